@@ -1,0 +1,1 @@
+"""intervision-bot: structured peer consultation in chat threads."""

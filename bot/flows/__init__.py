@@ -1,0 +1,1 @@
+"""Pure domain: methods, the session state machine, records. No I/O, no wall clock."""

@@ -1,0 +1,1 @@
+"""The local console platform: a terminal channel for trying and scripting sessions."""
