@@ -8,7 +8,7 @@ file, the line and the reason, and keeps loading the rest of the catalogue.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from importlib import resources
@@ -135,7 +135,7 @@ class Method:
         return self.steps[index] if index < len(self.steps) else None
 
     def meaning_of(self, step_id: str, emoji: str) -> Text | None:
-        """The meaning a reaction carries in a step: the step's own list first, then the method's."""
+        """What a reaction means in a step: the step's own list first, then the method's."""
         for reaction in (*self.step(step_id).reactions, *self.reactions):
             if reaction.emoji == emoji:
                 return reaction.meaning
@@ -165,8 +165,9 @@ class Catalogue:
     def get(self, method_id: str) -> Method | None:
         return self.methods.get(method_id.lower())
 
-    def __iter__(self) -> Iterable[Method]:  # type: ignore[override]
-        return iter(sorted(self.methods.values(), key=lambda m: m.id))
+    def all(self) -> list[Method]:
+        """Every method, ordered by id."""
+        return sorted(self.methods.values(), key=lambda m: m.id)
 
 
 def _schema() -> dict[str, Any]:
@@ -220,6 +221,9 @@ def load_method_file(
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         return MethodFileError(str(path), line, f"not valid YAML: {exc.problem}")
+    except yaml.reader.ReaderError as exc:  # a control character: not a MarkedYAMLError
+        line = source.count("\n", 0, exc.position) + 1
+        return MethodFileError(str(path), line, f"not valid YAML: {exc.reason}")
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "top level"

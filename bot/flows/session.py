@@ -245,39 +245,33 @@ def contribute(session: Session, *, author: str, ref: str, text: str, now: datet
     Rules: a reply to a closed session is refused; a case owner in a step that keeps
     them silent is kept but not counted, and told; a second reply in a
     one-per-person step is refused; in a vote step the reply must name an option;
-    someone outside a closed group is kept but not counted, and told. A ``ref`` seen
-    before changes nothing (the platform delivered the same message twice).
+    someone outside a closed group is kept but not counted, and told (in a vote step
+    too: such a reply is not a vote). A ``ref`` seen before changes nothing (the
+    platform delivered the same message twice).
     """
     _require_open(session)
     if session.contribution(ref) is not None:
         return Outcome(session)
     step = session.current_step
     session, joined = _join_if_open(session, author)
-    role = session.role_of(author)
-    if step.input is InputKind.VOTE:
+    welcome: tuple[Effect, ...] = (Notice(author, "session.joined"),) if joined else ()
+    notice = _out_of_turn(session, step, author)
+    if notice is None and step.input is InputKind.VOTE:
         option = step.option_for(text)
         if option is None:
             raise RuleViolation("rule.vote_unknown", options=_option_list(step, session.language))
-        return Outcome(_cast_vote(session, step.id, author, option.key))
-    if step.input is InputKind.ONE_PER_PERSON and any(
-        c.author == author and c.counted for c in session.contributions_in(step.id)
+        return Outcome(_cast_vote(session, step.id, author, option.key), welcome)
+    if (
+        notice is None
+        and step.input is InputKind.ONE_PER_PERSON
+        and any(c.author == author and c.counted for c in session.contributions_in(step.id))
     ):
         raise RuleViolation("rule.one_per_person")
 
-    notice: Notice | None = None
-    counted = True
-    if role is None:
-        counted, notice = False, Notice(author, "rule.not_a_member")
-    elif step.is_silent(role):
-        counted, notice = False, Notice(author, "rule.silent", role=role.value)
-    elif step.input is InputKind.NONE:
-        counted, notice = False, Notice(author, "rule.no_input")
-    contribution = Contribution(ref, step.id, author, text, now, counted=counted)
+    contribution = Contribution(ref, step.id, author, text, now, counted=notice is None)
     session = replace(session, contributions=(*session.contributions, contribution))
     effects: tuple[Effect, ...] = (notice,) if notice else ()
-    if joined:
-        effects = (*effects, Notice(author, "session.joined"))
-    return Outcome(session, effects)
+    return Outcome(session, (*effects, *welcome))
 
 
 def edit(session: Session, *, editor: str, ref: str, text: str, now: datetime) -> Outcome:
@@ -306,15 +300,22 @@ def withdraw(session: Session, *, user: str, ref: str) -> Outcome:
 def react(session: Session, *, user: str, step_id: str, target: str, emoji: str) -> Outcome:
     """Count an emoji reaction on a step post or contribution.
 
-    In a vote step a reaction with an option's emoji is that person's vote.
-    Reacting twice with the same emoji on the same message counts once.
+    In a vote step a reaction with an option's emoji is that person's vote (not for
+    someone whose reply would not count there: they are told instead). Reacting twice
+    with the same emoji on the same message counts once. A step not opened yet has no
+    message to react to: such a reaction changes nothing.
     """
     _require_open(session)
+    if all(run.step_id != step_id for run in session.runs):
+        return Outcome(session)  # a step not opened yet has no post to react to
     step = session.method.step(step_id)
     session, _ = _join_if_open(session, user)
     if step.input is InputKind.VOTE:
         option = step.option_for(emoji)
         if option is not None:
+            notice = _out_of_turn(session, step, user)
+            if notice is not None:
+                return Outcome(session, (notice,))
             return Outcome(_cast_vote(session, step_id, user, option.key))
     reaction = Reaction(step_id, target, emoji, user)
     return Outcome(replace(session, reactions=session.reactions | {reaction}))
@@ -421,6 +422,18 @@ def _quorum_ready(session: Session) -> bool:
     if step.advance is AdvanceRule.MAJORITY_READY:
         return len(ready) * 2 > len(expected)
     return False
+
+
+def _out_of_turn(session: Session, step: Step, user: str) -> Notice | None:
+    """Why a reply or vote from ``user`` in ``step`` is kept but not counted, if it is."""
+    role = session.role_of(user)
+    if role is None:
+        return Notice(user, "rule.not_a_member")
+    if step.is_silent(role):
+        return Notice(user, "rule.silent", {"role": role.value})
+    if step.input is InputKind.NONE:
+        return Notice(user, "rule.no_input")
+    return None
 
 
 def _join_if_open(session: Session, user: str) -> tuple[Session, bool]:

@@ -1,0 +1,184 @@
+"""The ``intervision`` command line: demo, run, methods, export, db upgrade."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from bot.bootstrap import build_services, load_methods
+from bot.config import ConfigError, Settings, load_settings
+from bot.flows.method import Method
+from bot.flows.record import build_record
+from bot.i18n import LANGUAGES, t
+from bot.platforms.console.app import ConsoleApp
+from bot.platforms.console.board import Board
+from bot.platforms.console.demo import demo_script
+from bot.records import render_markdown
+from storage.db import make_engine, upgrade
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``intervision`` console script."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    command: int = args.func(args, settings)
+    return command
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="intervision", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="play a whole session with a scripted team")
+    demo.add_argument("--method", default="ims")
+    demo.add_argument("--lang", choices=LANGUAGES, default="en")
+    demo.set_defaults(func=cmd_demo)
+
+    run = commands.add_parser("run", help="serve the configured platform (console without tokens)")
+    run.set_defaults(func=cmd_run)
+
+    methods = commands.add_parser("methods", help="list the method catalogue")
+    methods.add_argument("--json", action="store_true", help="machine-readable output")
+    methods.add_argument("--lang", choices=LANGUAGES, default=None)
+    methods.add_argument("show", nargs="?", help=argparse.SUPPRESS)
+    methods.add_argument("method_id", nargs="?", help="with 'show': the method to print")
+    methods.set_defaults(func=cmd_methods)
+
+    export = commands.add_parser("export", help="write a session's record")
+    export.add_argument("session_id")
+    export.add_argument("--format", choices=["md"], default="md")
+    export.add_argument("--lang", choices=LANGUAGES, default=None)
+    export.add_argument("--output", type=Path, default=None)
+    export.set_defaults(func=cmd_export)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"])
+    db.set_defaults(func=cmd_db)
+    return parser
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    services = build_services(replace(settings, language=args.lang))
+    method = services.catalogue.get(args.method)
+    if method is None:
+        ids = ", ".join(m.id for m in services.catalogue.all())
+        print(t("start.unknown_method", args.lang, method=args.method, methods=ids))
+        return 1
+    board = Board(sys.stdout)
+    app = ConsoleApp(services, board)
+    app.run(demo_script(method, args.lang))
+    session_id = app.messenger.last_session_id
+    print()
+    print(t("demo.done", args.lang, command=f"intervision export {session_id} --format md"))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.platform == "slack":
+        from bot.platforms.slack.serve import serve
+
+        return serve(settings)
+    services = build_services(settings)
+    board = Board(sys.stdout)
+    app = ConsoleApp(services, board, interactive=sys.stdin.isatty())
+    if app.interactive:
+        print(t("console.welcome", settings.language))
+        app.run(_prompted(app), echo_commands=False)
+    else:
+        app.run(sys.stdin)
+    return 0
+
+
+def cmd_methods(args: argparse.Namespace, settings: Settings) -> int:
+    catalogue = load_methods(settings)
+    lang = args.lang or settings.language
+    if args.show:
+        if args.show != "show" or not args.method_id:
+            print("usage: intervision methods show <method-id> [--lang nl|de|en]", file=sys.stderr)
+            return 2
+        method = catalogue.get(args.method_id)
+        if method is None:
+            ids = ", ".join(m.id for m in catalogue.all())
+            print(t("start.unknown_method", lang, method=args.method_id, methods=ids))
+            return 1
+        print(describe_method(method, lang))
+        return 0
+    if args.json:
+        rows = [
+            {"id": m.id, "names": dict(m.names), "steps": len(m.steps)} for m in catalogue.all()
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for method in catalogue.all():
+        print(
+            t("methods.line", lang, id=method.id, name=method.names[lang], steps=len(method.steps))
+        )
+    return 0
+
+
+def describe_method(method: Method, lang: str) -> str:
+    """A method's steps with their rules, as plain text."""
+    lines = [method.names[lang], method.summary[lang]]
+    if method.note:
+        lines.append(method.note[lang])
+    lines.append(f"({method.source})")
+    for number, step in enumerate(method.steps, start=1):
+        lines.append("")
+        lines.append(f"{number}. {step.title[lang]}")
+        lines.append(f"   {step.instruction[lang]}")
+        lines.append(f"   {t(f'step.speakers.{step.speakers.value}', lang)}")
+        if step.silent:
+            roles = ", ".join(t(f"role.{role.value}", lang) for role in sorted(step.silent))
+            lines.append(f"   {t('step.silent', lang, roles=roles)}")
+        lines.append(f"   {t(f'method.input.{step.input.value}', lang)}")
+        lines.append(
+            f"   {t('method.duration', lang, minutes=step.sync_minutes, hours=step.async_hours)}"
+        )
+        lines.append(f"   {t(f'method.advance.{step.advance.value}', lang)}")
+        lines.extend(f"   {media.title[lang]}: {media.url}" for media in step.media)
+    return "\n".join(lines)
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    services = build_services(settings)
+    with services.store.transaction() as tx:
+        session = tx.get_session(args.session_id)
+    if session is None:
+        print(t("export.not_found", settings.language, session=args.session_id), file=sys.stderr)
+        return 1
+    text = render_markdown(build_record(session, args.lang))
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(t("export.written", args.lang or session.language, path=str(args.output)))
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    upgrade(make_engine(settings.database_url))
+    print("database is up to date")
+    return 0
+
+
+def _prompted(app: ConsoleApp) -> Iterator[str]:
+    """Lines typed at a prompt that shows who is typing."""
+    while True:
+        try:
+            yield input(f"{app.user}> ")
+        except EOFError:
+            return

@@ -1,0 +1,87 @@
+"""Configuration: one ``Settings`` object read once from the environment (and ``.env``).
+
+Nothing here runs at import; ``load_settings`` is called by the composition root.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import load_dotenv
+
+from bot.i18n import LANGUAGES
+
+
+class ConfigError(Exception):
+    """The configuration cannot work; the message lists every problem at once."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///intervision.db"
+    methods_dir: Path | None = None
+    language: str = "en"
+    timezone: str = "Europe/Amsterdam"
+    encryption_keys: str | None = None
+    key_file: Path = Path("intervision.key")
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    port: int = 3000
+
+    @property
+    def platform(self) -> str:
+        """``slack`` when Slack credentials are configured, else the local ``console``."""
+        if self.slack_signing_secret and (self.slack_bot_token or self.slack_client_id):
+            return "slack"
+        return "console"
+
+
+def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
+    """Build the settings from ``environ`` (default: ``os.environ`` after loading ``.env``).
+
+    Raises:
+        ConfigError: with one line per wrong value.
+    """
+    if environ is None:
+        if dotenv:
+            load_dotenv(override=False)
+        environ = os.environ
+    env = {k: v for k, v in environ.items() if v != ""}
+    problems: list[str] = []
+    language = env.get("INTERVISION_LANGUAGE", "en")
+    if language not in LANGUAGES:
+        problems.append(f"INTERVISION_LANGUAGE must be one of {', '.join(LANGUAGES)}")
+    timezone = env.get("INTERVISION_TIMEZONE", "Europe/Amsterdam")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"INTERVISION_TIMEZONE {timezone!r} is not an IANA time zone")
+    port = env.get("PORT", "3000")
+    if not port.isdigit():
+        problems.append("PORT must be a number")
+    methods_dir = Path(env["INTERVISION_METHODS_DIR"]) if "INTERVISION_METHODS_DIR" in env else None
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return Settings(
+        database_url=env.get("DATABASE_URL", Settings.database_url),
+        methods_dir=methods_dir,
+        language=language,
+        timezone=timezone,
+        encryption_keys=env.get("INTERVISION_ENCRYPTION_KEYS"),
+        key_file=Path(env.get("INTERVISION_KEY_FILE", "intervision.key")),
+        slack_bot_token=env.get("SLACK_BOT_TOKEN"),
+        slack_signing_secret=env.get("SLACK_SIGNING_SECRET"),
+        slack_app_token=env.get("SLACK_APP_TOKEN"),
+        slack_client_id=env.get("SLACK_CLIENT_ID"),
+        slack_client_secret=env.get("SLACK_CLIENT_SECRET"),
+        slack_api_url=env.get("SLACK_API_URL", Settings.slack_api_url),
+        port=int(port),
+    )

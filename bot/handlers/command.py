@@ -1,0 +1,225 @@
+"""Use case: the ``/intervision`` slash command and its sub-commands.
+
+The same syntax works on every platform: ``/intervision start ims owner=@anna
+with=@ben,@carla mode=async lang=de``, ``next``, ``ready``, ``status``, ``pause``,
+``resume``, ``close``, ``methods``, ``help``. Anything else gets the help text.
+"""
+
+from __future__ import annotations
+
+from bot.events import Command, InboundEvent, StartRequest, StartSubmitted
+from bot.flows import session as flow
+from bot.flows.session import Mode, RuleViolation, Session
+from bot.handlers.context import Context
+from bot.handlers.present import opening, present
+from bot.i18n import LANGUAGES, t
+from bot.messages import Outbound, PrivateNotice
+
+
+def on_command(ctx: Context, event: InboundEvent) -> list[Outbound]:
+    """Dispatch one ``/intervision`` command to its sub-command."""
+    assert isinstance(event, Command)
+    words = event.text.split()
+    sub = words[0].lower() if words else "help"
+    if sub == "start":
+        return start(ctx, event, parse_start(words[1:], event.user))
+    if sub in _SESSION_ACTIONS:
+        return act_on_session(ctx, event.user, sub, event.where.thread, event)
+    if sub == "status":
+        return [_private(ctx, event.user, status_text(ctx, _session_here(ctx, event)))]
+    if sub == "methods":
+        return [_private(ctx, event.user, methods_text(ctx))]
+    if sub == "help":
+        return [_private(ctx, event.user, t("help", ctx.language))]
+    unknown = t("command.unknown", ctx.language, command=sub)
+    return [_private(ctx, event.user, f"{unknown}\n\n{t('help', ctx.language)}")]
+
+
+def parse_start(words: list[str], invoker: str) -> StartRequest:
+    """Read ``<method> owner=@x [facilitator=@y] [with=@a,@b] [mode=] [lang=] [hours=N] [anonymous]``.
+
+    Raises:
+        RuleViolation: ``start.usage`` or ``start.bad_option`` naming what was wrong.
+    """
+    if not words or "=" in words[0]:
+        raise RuleViolation("start.usage")
+    options: dict[str, str] = {}
+    flags: set[str] = set()
+    for word in words[1:]:
+        key, sep, value = word.partition("=")
+        if sep:
+            options[key.lower()] = value
+        else:
+            flags.add(word.lower())
+    unknown = (set(options) - _START_OPTIONS) | (flags - {"anonymous"})
+    if unknown:
+        raise RuleViolation("start.bad_option", option=sorted(unknown)[0])
+    if "owner" not in options:
+        raise RuleViolation("start.usage")
+    return StartRequest(
+        method_id=words[0].lower(),
+        case_owner=_person(options["owner"]),
+        facilitator=_person(options.get("facilitator", invoker)),
+        participants=tuple(_person(p) for p in options.get("with", "").split(",") if p),
+        mode=_mode(options.get("mode", "sync")),
+        language=_language(options.get("lang")),
+        named_record="anonymous" not in flags,
+        deadline_hours=_hours(options.get("hours")),
+    )
+
+
+def on_start_submitted(ctx: Context, event: InboundEvent) -> list[Outbound]:
+    """A filled-in start form."""
+    assert isinstance(event, StartSubmitted)
+    return start(ctx, event, event.request)
+
+
+def start(ctx: Context, event: Command | StartSubmitted, request: StartRequest) -> list[Outbound]:
+    """Open a session in the channel where the command was typed."""
+    method = ctx.services.catalogue.get(request.method_id)
+    if method is None:
+        raise RuleViolation(
+            "start.unknown_method", method=request.method_id, methods=_method_ids(ctx)
+        )
+    where = event.where
+    group = ctx.tx.group(
+        where.platform,
+        where.workspace,
+        where.channel,
+        language=ctx.services.language,
+        timezone=ctx.services.timezone,
+    )
+    outcome = flow.start(
+        ctx.services.new_id(),
+        method,
+        case_owner=request.case_owner,
+        facilitator=request.facilitator,
+        participants=request.participants,
+        mode=request.mode,
+        language=request.language or group.language,
+        now=ctx.now,
+        named_record=request.named_record,
+        deadline_hours=request.deadline_hours,
+    )
+    ctx.tx.add_session(outcome.session, group.id)
+    ctx.language = outcome.session.language
+    ctx.session_id = outcome.session.id
+    return opening(outcome.session)
+
+
+def act_on_session(
+    ctx: Context, user: str, action: str, thread: str | None, event: InboundEvent
+) -> list[Outbound]:
+    """``next``, ``ready``, ``pause``, ``resume`` or ``close`` on the session here."""
+    session = _session_here(ctx, event)
+    if session is None:
+        raise RuleViolation("session.none_here")
+    return apply_action(ctx, session, user, action)
+
+
+def apply_action(ctx: Context, session: Session, user: str, action: str) -> list[Outbound]:
+    """Run one facilitator or participant action on ``session`` and save it."""
+    ctx.language = session.language
+    ctx.session_id = session.id
+    ctx.thread = ctx.tx.anchor_of(session.id)
+    if action == "next":
+        outcome = flow.advance(session, user=user, now=ctx.now)
+    elif action == "ready":
+        outcome = flow.mark_ready(session, user=user, now=ctx.now)
+    elif action == "pause":
+        outcome = flow.pause(session, user=user)
+    elif action == "resume":
+        outcome = flow.resume(session, user=user)
+    else:
+        outcome = flow.close(session, user=user, now=ctx.now)
+    ctx.tx.save_session(outcome.session)
+    messages = present(outcome.session, outcome.effects, ctx.thread)
+    if action == "ready" and not outcome.effects:
+        messages.append(PrivateNotice(user, t("session.ready_noted", ctx.language), ctx.thread))
+    return messages
+
+
+def status_text(ctx: Context, session: Session | None) -> str:
+    """A short private summary of the session here."""
+    if session is None:
+        return t("session.none_here", ctx.language)
+    lang = ctx.language = session.language
+    step = session.current_step
+    contributed = len(session.contributors(step.id) & session.expected_speakers(step))
+    return t(
+        "status",
+        lang,
+        method=session.method.names[lang],
+        number=session.step_number,
+        count=len(session.method.steps),
+        title=step.title[lang],
+        status=t(f"status.{session.status.value}", lang),
+        contributed=contributed,
+        expected=len(session.expected_speakers(step)),
+        ready=len(session.current_run.ready),
+    )
+
+
+def methods_text(ctx: Context) -> str:
+    lang = ctx.language
+    lines = [t("methods.title", lang)]
+    for method in ctx.services.catalogue.all():
+        lines.append(
+            t("methods.line", lang, id=method.id, name=method.names[lang], steps=len(method.steps))
+        )
+    return "\n".join(lines)
+
+
+def _session_here(ctx: Context, event: InboundEvent) -> Session | None:
+    where = event.where
+    if where.thread:
+        found = ctx.tx.session_for_thread(
+            where.platform, where.workspace, where.channel, where.thread
+        )
+        if found is not None:
+            return found
+    open_sessions = ctx.tx.open_sessions_in(where.platform, where.workspace, where.channel)
+    return open_sessions[0] if open_sessions else None
+
+
+def _private(ctx: Context, user: str, text: str) -> PrivateNotice:
+    return PrivateNotice(user, text, ctx.thread)
+
+
+def _method_ids(ctx: Context) -> str:
+    return ", ".join(m.id for m in ctx.services.catalogue.all())
+
+
+def _person(value: str) -> str:
+    return value.strip().lstrip("@")
+
+
+def _mode(value: str) -> Mode:
+    try:
+        return Mode(value.lower())
+    except ValueError:
+        raise RuleViolation(
+            "start.bad_value", option="mode", value=value, allowed="sync, async"
+        ) from None
+
+
+def _language(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if value.lower() not in LANGUAGES:
+        raise RuleViolation(
+            "start.bad_value", option="lang", value=value, allowed=", ".join(LANGUAGES)
+        )
+    return value.lower()
+
+
+def _hours(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= 336:
+        raise RuleViolation("start.bad_value", option="hours", value=value, allowed="1-336")
+    return int(value)
+
+
+_SESSION_ACTIONS = {"next", "ready", "pause", "resume", "close"}
+_START_OPTIONS = {"owner", "facilitator", "with", "mode", "lang", "hours"}

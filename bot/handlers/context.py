@@ -1,0 +1,92 @@
+"""Use-case plumbing: what every handler gets, and the one place inbound events enter.
+
+``handle`` claims the event id, runs the handler, saves and queues the outbound
+messages in one database transaction: an event delivered twice changes nothing the
+second time, and a crash before commit loses nothing the platform will not resend.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.events import InboundEvent
+from bot.flows.method import Catalogue
+from bot.flows.session import RuleViolation
+from bot.i18n import t
+from bot.messages import Outbound, PrivateNotice, to_payload
+from storage.repositories import Store, Tx
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Services:
+    """Long-lived dependencies of the use cases, built by the composition root."""
+
+    store: Store
+    catalogue: Catalogue
+    clock: Callable[[], datetime]
+    new_id: Callable[[], str]
+    language: str = "en"
+    timezone: str = "Europe/Amsterdam"
+
+
+@dataclass
+class Context:
+    """One event's view of the world: the open transaction and the reader's language."""
+
+    tx: Tx
+    services: Services
+    now: datetime
+    language: str
+    session_id: str | None = None
+    thread: str | None = None
+    outbound: list[Outbound] = field(default_factory=list)
+
+
+Handler = Callable[[Context, InboundEvent], list[Outbound]]
+
+
+def handle(services: Services, event: InboundEvent, handler: Handler) -> bool:
+    """Run ``handler`` for ``event`` exactly once.
+
+    A ``RuleViolation`` becomes a private notice to the person who acted, in their
+    language; the session is left as it was.
+
+    Returns:
+        False when the event had been handled before (a platform retry).
+    """
+    where = event.where
+    now = services.clock()
+    with services.store.transaction() as tx:
+        if not tx.claim_event(where.platform, event.event_id, now):
+            logger.info("duplicate event ignored", extra={"event_id": event.event_id})
+            return False
+        language = (
+            getattr(event, "language", None)
+            or tx.group(
+                where.platform,
+                where.workspace,
+                where.channel,
+                language=services.language,
+                timezone=services.timezone,
+            ).language
+        )
+        ctx = Context(tx, services, now, language, thread=where.thread)
+        try:
+            messages = handler(ctx, event)
+        except RuleViolation as refusal:
+            messages = [
+                PrivateNotice(
+                    event.user, t(refusal.key, ctx.language, **refusal.params), ctx.thread
+                )
+            ]
+        for message in messages:
+            session_id = getattr(message, "session_id", None) or ctx.session_id
+            tx.enqueue(
+                where.platform, where.workspace, where.channel, session_id, to_payload(message), now
+            )
+    return True

@@ -1,0 +1,127 @@
+"""Use-case helper: turn a session and the effects of a transition into outbound messages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bot.flows.method import InputKind, Role, Speakers, Step
+from bot.flows.record import build_record
+from bot.flows.session import (
+    Effect,
+    Notice,
+    Session,
+    SessionClosed,
+    SessionPaused,
+    SessionResumed,
+    StepOpened,
+)
+from bot.i18n import t
+from bot.messages import AnchorView, Link, Outbound, PrivateNotice, StepPost, ThreadNote
+from bot.records import render_markdown
+
+
+def anchor(session: Session, *, update: bool = True) -> AnchorView:
+    """The session's anchor message as it should look now."""
+    lang = session.language
+    return AnchorView(
+        session_id=session.id,
+        language=lang,
+        method_name=session.method.names[lang],
+        case_owner=session.case_owner,
+        facilitator=session.facilitator,
+        step_number=session.step_number,
+        step_count=len(session.method.steps),
+        step_title=session.current_step.title[lang],
+        status=session.status.value,
+        deadline=session.current_run.deadline,
+        update=update,
+    )
+
+
+def step_post(session: Session, step: Step) -> StepPost:
+    """The thread reply that opens ``step``: what is asked now, and of whom."""
+    lang = session.language
+    run = session.current_run
+    return StepPost(
+        session_id=session.id,
+        language=lang,
+        step_id=step.id,
+        number=session.method.index_of(step.id) + 1,
+        count=len(session.method.steps),
+        title=step.title[lang],
+        instruction=step.instruction[lang],
+        speakers=t(f"step.speakers.{step.speakers.value}", lang),
+        listeners=_listeners(step, lang),
+        input_hint=input_hint(session, step),
+        media=tuple(Link(m.title[lang], m.url) for m in step.media),
+        deadline=run.deadline if run.step_id == step.id else None,
+    )
+
+
+def input_hint(session: Session, step: Step) -> str:
+    """One line telling people how to take part in this step."""
+    lang = session.language
+    if step.input is InputKind.VOTE:
+        options = ", ".join(
+            f"{n} = {o.label[lang]} (:{o.emoji}:)" for n, o in enumerate(step.options, 1)
+        )
+        return t("step.input.vote", lang, options=options)
+    if step.input is InputKind.REACTIONS:
+        meanings = [*step.reactions, *session.method.reactions]
+        listed = ", ".join(f":{r.emoji}: {r.meaning[lang]}" for r in meanings)
+        return t("step.input.reactions", lang, meanings=listed)
+    return t(f"step.input.{step.input.value}", lang)
+
+
+def _listeners(step: Step, lang: str) -> str:
+    if not step.silent:
+        return ""
+    roles = ", ".join(t(f"role.{role.value}", lang) for role in sorted(step.silent))
+    return t("step.silent", lang, roles=roles)
+
+
+def opening(session: Session) -> list[Outbound]:
+    """Everything posted when a session starts: anchor, intake note, first step."""
+    lang = session.language
+    messages: list[Outbound] = [anchor(session, update=False)]
+    messages.append(ThreadNote(session.id, t("session.intake", lang, owner=session.case_owner)))
+    if session.method.protocol_reminder:
+        messages.append(ThreadNote(session.id, t("session.protocol_reminder", lang)))
+    messages.append(step_post(session, session.current_step))
+    return messages
+
+
+def present(session: Session, effects: Iterable[Effect], thread: str | None) -> list[Outbound]:
+    """Messages for the effects of one transition; the anchor is updated at most once."""
+    lang = session.language
+    messages: list[Outbound] = []
+    anchor_changed = False
+    for effect in effects:
+        if isinstance(effect, Notice):
+            text = t(effect.key, lang, **_notice_params(effect, lang))
+            messages.append(PrivateNotice(effect.to, text, thread))
+        elif isinstance(effect, StepOpened):
+            messages.append(step_post(session, session.method.step(effect.step_id)))
+            anchor_changed = True
+        elif isinstance(effect, SessionClosed):
+            messages.append(ThreadNote(session.id, t("session.closed", lang)))
+            messages.append(ThreadNote(session.id, render_markdown(build_record(session))))
+            anchor_changed = True
+        elif isinstance(effect, SessionPaused | SessionResumed):
+            key = "session.paused" if isinstance(effect, SessionPaused) else "session.resumed"
+            messages.append(ThreadNote(session.id, t(key, lang)))
+            anchor_changed = True
+    if anchor_changed:
+        messages.append(anchor(session))
+    return messages
+
+
+def _notice_params(notice: Notice, lang: str) -> dict[str, object]:
+    params = dict(notice.params)
+    if "role" in params:
+        params["role"] = t(f"role.{Role(params['role']).value}", lang)
+    return params
+
+
+def speakers_label(speakers: Speakers, lang: str) -> str:
+    return t(f"step.speakers.{speakers.value}", lang)

@@ -1,0 +1,148 @@
+"""Console platform: read typed (or piped) lines, turn them into neutral events, print replies.
+
+Syntax, one line at a time::
+
+    /as anna                     type as anna from now on
+    /intervision start ims owner=anna with=ben,clara
+    some text                    a reply in the current session thread
+    +:bulb: 3                    react with :bulb: to message 3 (``+:bulb:`` alone: the step post)
+    -:bulb: 3                    take the reaction back
+    /edit 5 new text             edit your message 5
+    /delete 5                    delete your message 5
+    /thread 1                    continue in the thread of message 1
+    /quit
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable
+from datetime import datetime
+
+from bot.delivery import deliver_pending
+from bot.events import (
+    Command,
+    InboundEvent,
+    ReactionChanged,
+    Reply,
+    ReplyDeleted,
+    ReplyEdited,
+    Where,
+)
+from bot.handlers import dispatch
+from bot.handlers.context import Services
+from bot.i18n import t
+from bot.platforms.console.board import Board
+from bot.platforms.console.messenger import ConsoleMessenger
+
+WORKSPACE = "local"
+CHANNEL = "console"
+_REACTION = re.compile(r"^([+-]):([a-z0-9_+\-]+):\s*(\S+)?$")
+
+
+class ConsoleApp:
+    """One terminal channel on the real use cases and storage."""
+
+    def __init__(
+        self, services: Services, board: Board, user: str = "me", *, interactive: bool = False
+    ) -> None:
+        self.services = services
+        self.interactive = interactive
+        self.board = board
+        self.messenger = ConsoleMessenger(board)
+        self.user = user
+        self._ids = itertools.count(1)
+
+    def run(self, lines: Iterable[str], *, echo_commands: bool = True) -> None:
+        """Feed every line until the end of input or ``/quit``."""
+        for raw in lines:
+            if not self.feed(raw.rstrip("\n"), echo_commands=echo_commands):
+                break
+
+    def feed(self, line: str, *, echo_commands: bool = True) -> bool:
+        """Handle one typed line; False when the user asked to quit."""
+        line = line.strip()
+        if not line or line.startswith("#"):
+            return True
+        if line in ("/quit", "/exit"):
+            return False
+        if echo_commands and line.startswith(("/intervision", "/edit", "/delete", "+:", "-:")):
+            self.board.out.write(f"{self.user}> {line}\n")
+        event = self._event_for(line)
+        if event is not None:
+            dispatch(self.services, event)
+            self.flush()
+        return True
+
+    def flush(self) -> None:
+        """Send everything the outbox holds for the console."""
+        while deliver_pending(self.services.store, self.messenger, self.services.clock):
+            pass
+
+    def _event_for(self, line: str) -> InboundEvent | None:
+        now = self.services.clock()
+        if line.startswith("/as "):
+            self.user = line[4:].strip().lstrip("@") or self.user
+            if self.interactive:
+                self.board.note(t("console.typing_as", self._language(), user=self.user))
+            return None
+        if line.startswith("/intervision"):
+            return Command(
+                self._id(), self._where(), self.user, line[len("/intervision") :].strip(), now
+            )
+        if line.startswith(("/edit ", "/delete ")):
+            return self._edit_or_delete(line, now)
+        if line.startswith("/thread "):
+            ref = line.split()[1]
+            if ref in self.board.lines:
+                self.board.current_thread = self.board.lines[ref].thread or ref
+            return None
+        reaction = _REACTION.match(line)
+        if reaction:
+            return self._reaction(*reaction.groups(), now=now)
+        if line.startswith("/"):
+            self.board.note(t("console.help", self._language()))
+            return None
+        posted = self.board.add(self.user, line, self.board.current_thread)
+        if posted.thread is None:
+            return None
+        return Reply(self._id(), self._where(), self.user, posted.ref, line, now)
+
+    def _edit_or_delete(self, line: str, now: datetime) -> InboundEvent | None:
+        command, _, rest = line.partition(" ")
+        ref, _, text = rest.strip().partition(" ")
+        target = self.board.lines.get(ref)
+        if target is None or target.author != self.user:
+            self.board.note(t("console.not_yours", self._language(), ref=ref))
+            return None
+        where = self._where(target.thread)
+        if command == "/delete":
+            del self.board.lines[ref]
+            self.board.note(t("console.deleted", self._language(), ref=ref))
+            return ReplyDeleted(self._id(), where, self.user, ref, now)
+        self.board.replace(ref, text)
+        return ReplyEdited(self._id(), where, self.user, ref, text, now)
+
+    def _reaction(
+        self, sign: str, emoji: str, ref: str | None, *, now: datetime
+    ) -> InboundEvent | None:
+        thread = self.board.current_thread
+        target = ref if ref and ref != "step" else self.board.last_step_post.get(thread or "")
+        if target is None or target not in self.board.lines:
+            self.board.note(t("console.no_message", self._language(), ref=ref or "?"))
+            return None
+        key = "console.reacted" if sign == "+" else "console.unreacted"
+        self.board.note(t(key, self._language(), user=self.user, emoji=emoji, ref=target))
+        return ReactionChanged(
+            self._id(), self._where(), self.user, target, emoji, sign == "+", now
+        )
+
+    def _where(self, thread: str | None = None) -> Where:
+        return Where("console", WORKSPACE, CHANNEL, thread or self.board.current_thread)
+
+    def _id(self) -> str:
+        return f"console-{self.services.new_id()}-{next(self._ids)}"
+
+    def _language(self) -> str:
+        return self.services.language

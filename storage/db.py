@@ -1,0 +1,100 @@
+"""Storage: building the database engine and migrating the schema to the newest revision.
+
+SQLite (a file) is the embedded default; PostgreSQL is what several processes share.
+Nothing connects at import time: the composition root calls ``make_engine`` and ``upgrade``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
+
+DEFAULT_URL = "sqlite:///intervision.db"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# Any constant will do; it only has to be the same in every process of a deployment.
+_MIGRATION_LOCK_ID = 7_305_911_214
+
+_POSTGRES_PREFIXES = ("postgres://", "postgresql://")
+
+
+def normalise_url(url: str) -> str:
+    """Send bare PostgreSQL URLs (as hosting platforms hand them out) to the psycopg 3 driver."""
+    for prefix in _POSTGRES_PREFIXES:
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def make_engine(url: str = DEFAULT_URL) -> Engine:
+    """An engine for ``url``; SQLite gets foreign keys, WAL and one writer at a time."""
+    url = normalise_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    memory = parsed.database in (None, "", ":memory:")
+    options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+    if memory:
+        # Every connection to ":memory:" is a new empty database: share one.
+        options["poolclass"] = StaticPool
+    engine = create_engine(url, **options)
+    _configure_sqlite(engine, wal=not memory)
+    return engine
+
+
+def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transactions out of the sqlite3 module's hands so that SQLAlchemy's
+        # "begin" below decides how they start (and DDL becomes transactional).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            if wal:
+                cursor.execute("PRAGMA journal_mode=WAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # IMMEDIATE takes the write lock up front. A deferred transaction that reads and
+        # then writes fails with "database is locked" when another writer got in between,
+        # and waiting (busy_timeout) cannot save it; starting as a writer can wait instead.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def alembic_config() -> Config:
+    """An Alembic configuration built in code: works from an installed package and any cwd."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    config.set_main_option("path_separator", "os")
+    return config
+
+
+def upgrade(target: Engine | str, revision: str = "head") -> None:
+    """Migrate the database at ``target`` (an engine or a URL) to ``revision``.
+
+    Safe to run from several processes starting at once: on PostgreSQL they queue on
+    an advisory lock, and whoever comes second finds nothing left to do.
+    """
+    engine = make_engine(target) if isinstance(target, str) else target
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _MIGRATION_LOCK_ID}
+                )
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        if isinstance(target, str):
+            engine.dispose()
