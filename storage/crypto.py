@@ -26,15 +26,16 @@ class InvalidKeyError(ValueError):
     """A configured encryption key is missing or malformed."""
 
 
+# DontWrapMixin: raised while a statement runs, these reach the caller as they are
+# rather than wrapped in SQLAlchemy's StatementError, so they can be caught by type.
+
+
 class CipherNotConfiguredError(DontWrapMixin, RuntimeError):
     """An encrypted column was used before ``configure_cipher`` was called."""
 
 
 class DecryptionError(DontWrapMixin, ValueError):
     """A stored value could not be decrypted with any configured key."""
-
-
-# Both errors above reach the caller as they are, not wrapped in SQLAlchemy's StatementError.
 
 
 class Cipher:

@@ -27,6 +27,7 @@ from sqlalchemy import (
     text,
     true,
 )
+from sqlalchemy.exc import DontWrapMixin
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -48,6 +49,10 @@ PENDING_POSTGRESQL = "sent_at IS NULL AND NOT dead"
 PENDING_SQLITE = "sent_at IS NULL AND dead = 0"
 
 
+class NaiveDatetimeError(DontWrapMixin, ValueError):
+    """A datetime without a timezone was about to be stored: its instant is unknown."""
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware timestamp, normalised to UTC.
 
@@ -62,7 +67,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"a naive datetime cannot be stored: {value!r}")
+            raise NaiveDatetimeError(f"a naive datetime cannot be stored: {value!r}")
         return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:

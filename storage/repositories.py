@@ -98,18 +98,18 @@ class OutboxItem:
 
 
 class Store:
-    """The database behind the use cases: business transactions and the outbox."""
+    """The database behind the use cases: business transactions and the outbox.
+
+    Args:
+        engine: from ``storage.db.make_engine``, migrated with ``storage.db.upgrade``.
+        methods: the method for a stored ``method_id`` (the catalogue).
+        lease: how long a claimed outbox item stays hidden from other claimers;
+            an item whose sender died becomes due again after it.
+    """
 
     def __init__(
         self, engine: Engine, methods: MethodLookup, *, lease: timedelta = DEFAULT_LEASE
     ) -> None:
-        """
-        Args:
-            engine: from ``storage.db.make_engine``, migrated with ``storage.db.upgrade``.
-            methods: the method for a stored ``method_id`` (the catalogue).
-            lease: how long a claimed outbox item stays hidden from other claimers;
-                an item whose sender died becomes due again after it.
-        """
         self.engine = engine
         self._methods = methods
         self._lease = lease
@@ -454,7 +454,10 @@ class Tx:
                 return False
             return True
         statement = statement.on_conflict_do_nothing(index_elements=list(conflict))
-        result = self._db.connection().execute(statement)
+        # SQLAlchemy keeps the row count of an INSERT only when asked (psycopg: -1 otherwise).
+        result = self._db.connection().execute(
+            statement, execution_options={"preserve_rowcount": True}
+        )
         return result.rowcount == 1
 
     def _workspace_id(self, platform: str, external_id: str) -> int:

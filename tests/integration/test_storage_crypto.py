@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import stat
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
+from bot.flows import session as flow
+from bot.flows.session import Session
 from storage.crypto import (
     Cipher,
     CipherNotConfiguredError,
@@ -84,16 +87,21 @@ def test_decrypting_with_the_wrong_key_raises_a_clear_error() -> None:
         Cipher([Cipher.generate_key()]).decrypt(token)
 
 
-def test_contribution_text_is_not_stored_in_plain_text(
-    store: Store, group: Group, new_session, t0: datetime
-) -> None:
-    from bot.flows import session as flow
-
+def _store_a_contribution(
+    store: Store, group: Group, new_session: Callable[..., Session], t0: datetime
+) -> Session:
     session = flow.contribute(
         new_session(), author="ana", ref="m1", text="Mijn casus over K.", now=t0
     ).session
     with store.transaction() as tx:
         tx.add_session(session, group.id)
+    return session
+
+
+def test_contribution_text_is_not_stored_in_plain_text(
+    store: Store, group: Group, new_session: Callable[..., Session], t0: datetime
+) -> None:
+    session = _store_a_contribution(store, group, new_session, t0)
 
     with store.engine.connect() as connection:
         raw = connection.execute(text("SELECT text FROM contributions")).scalar_one()
@@ -123,3 +131,28 @@ def test_without_a_configured_cipher_nothing_is_written_in_plain_text(
         tx.enqueue("slack", "T1", "C1", None, {"text": "Mijn casus"}, t0)
 
     assert store.pending_count() == 0
+
+
+def test_rows_written_before_a_new_key_was_put_first_are_still_read(
+    store: Store, group: Group, new_session: Callable[..., Session], t0: datetime
+) -> None:
+    old_key, new_key = Cipher.generate_key(), Cipher.generate_key()
+    configure_cipher(Cipher([old_key]))
+    _store_a_contribution(store, group, new_session, t0)
+    configure_cipher(Cipher([new_key, old_key]))
+
+    with store.transaction() as tx:
+        stored = tx.get_session("s1")
+
+    assert stored is not None
+    assert stored.contributions[0].text == "Mijn casus over K."
+
+
+def test_rows_are_unreadable_with_only_an_unrelated_key(
+    store: Store, group: Group, new_session: Callable[..., Session], t0: datetime
+) -> None:
+    _store_a_contribution(store, group, new_session, t0)
+    configure_cipher(Cipher([Cipher.generate_key()]))
+
+    with pytest.raises(DecryptionError), store.transaction() as tx:
+        tx.get_session("s1")

@@ -13,7 +13,10 @@ from storage.db import make_engine, normalise_url
 @pytest.mark.parametrize(
     ("given", "expected"),
     [
-        ("postgres://bot:pw@db:5432/intervision", "postgresql+psycopg://bot:pw@db:5432/intervision"),
+        (
+            "postgres://bot:pw@db:5432/intervision",
+            "postgresql+psycopg://bot:pw@db:5432/intervision",
+        ),
         ("postgresql://bot@db/intervision", "postgresql+psycopg://bot@db/intervision"),
         ("postgresql+psycopg://bot@db/intervision", "postgresql+psycopg://bot@db/intervision"),
         ("sqlite:///intervision.db", "sqlite:///intervision.db"),
@@ -52,9 +55,13 @@ def test_in_memory_sqlite_keeps_one_database_across_connections() -> None:
 def test_sqlite_ddl_is_rolled_back_with_its_transaction(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
 
-    with pytest.raises(RuntimeError), engine.begin() as connection:
-        connection.execute(text("CREATE TABLE t (x INTEGER)"))
-        raise RuntimeError("fail after the DDL")
+    def create_then_fail() -> None:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE t (x INTEGER)"))
+            raise RuntimeError("fail after the DDL")
+
+    with pytest.raises(RuntimeError):
+        create_then_fail()
 
     with engine.connect() as connection:
         tables = connection.execute(text("SELECT name FROM sqlite_master")).scalars().all()

@@ -31,7 +31,7 @@ def _revision(engine: Engine) -> str | None:
 def test_upgrade_creates_every_table(engine: Engine) -> None:
     upgrade(engine)
 
-    assert TABLES <= set(inspect(engine).get_table_names())
+    assert set(inspect(engine).get_table_names()) >= TABLES
 
 
 def test_upgrade_reaches_the_head_revision(engine: Engine) -> None:
@@ -60,7 +60,7 @@ def test_upgrading_twice_changes_nothing(engine: Engine) -> None:
 def test_upgrade_accepts_a_url(database_url: str, engine: Engine) -> None:
     upgrade(database_url)
 
-    assert TABLES <= set(inspect(engine).get_table_names())
+    assert set(inspect(engine).get_table_names()) >= TABLES
 
 
 def test_migrated_schema_matches_the_models(engine: Engine) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from bot.flows import session as flow
 from bot.flows.session import Reaction, Session, Status, Vote
+from storage.models import NaiveDatetimeError
 from storage.repositories import Group, NotFoundError, Store
 
 
@@ -155,7 +156,7 @@ def test_timestamps_come_back_in_utc_whatever_zone_they_were_given_in(
 def test_a_naive_timestamp_is_refused(
     store: Store, group: Group, new_session: Callable[..., Session]
 ) -> None:
-    with pytest.raises(Exception, match="naive"):
+    with pytest.raises(NaiveDatetimeError):
         _add(store, new_session(now=datetime(2026, 6, 1, 11, 30)), group)
 
     assert _load(store) is None
@@ -175,10 +176,14 @@ def test_an_unknown_session_id_gives_none(store: Store) -> None:
 def test_a_failed_transaction_leaves_nothing_behind(
     store: Store, group: Group, new_session: Callable[..., Session], t0: datetime
 ) -> None:
-    with pytest.raises(RuntimeError), store.transaction() as tx:
-        tx.add_session(new_session(), group.id)
-        tx.claim_event("slack", "E1", t0)
-        raise RuntimeError("the handler failed")
+    def handler() -> None:
+        with store.transaction() as tx:
+            tx.claim_event("slack", "E1", t0)
+            tx.add_session(new_session(), group.id)
+            raise RuntimeError("the handler failed")
+
+    with pytest.raises(RuntimeError):
+        handler()
 
     assert _load(store) is None
     with store.transaction() as tx:
