@@ -26,9 +26,7 @@ def deliver_pending(
 ) -> int:
     """Send what is due in the outbox; returns how many messages went out."""
     sent = 0
-    for item in store.claim_outbox(clock(), limit=limit):
-        if item.platform != messenger.platform:
-            continue
+    for item in store.claim_outbox(clock(), limit=limit, platform=messenger.platform):
         if _deliver_one(store, messenger, item, clock):
             sent += 1
     return sent

@@ -7,17 +7,13 @@ Without that variable the PostgreSQL cases are skipped.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
 from bot.flows import session as flow
 from bot.flows.method import (
@@ -33,10 +29,9 @@ from bot.flows.method import (
 )
 from bot.flows.session import Mode, Session
 from storage.crypto import Cipher, CipherNotConfiguredError, configure_cipher, current_cipher
-from storage.db import make_engine, normalise_url, upgrade
+from storage.db import make_engine, upgrade
 from storage.repositories import Group, Store
-
-POSTGRES_ENV = "INTERVISION_TEST_POSTGRES_URL"
+from tests.support.databases import postgres_schema_url as _postgres_schema_url
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 OWNER, FACILITATOR = "ana", "ben"
@@ -94,27 +89,6 @@ def small_method() -> Method:
             ),
         ),
     )
-
-
-@contextmanager
-def _postgres_schema_url() -> Iterator[str]:
-    """A PostgreSQL URL whose connections work in a fresh schema, dropped afterwards."""
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        pytest.skip(f"{POSTGRES_ENV} is not set: no PostgreSQL server to test against")
-    schema = f"test_{uuid.uuid4().hex[:16]}"
-    admin = make_engine(base)
-    try:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        url = make_url(normalise_url(base)).update_query_dict(
-            {"options": f"-csearch_path={schema}"}
-        )
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
