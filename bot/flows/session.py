@@ -28,7 +28,7 @@ class Mode(StrEnum):
     ASYNC = "async"
 
 
-class RuleViolation(Exception):  # noqa: N818 - it is a refusal, not a program error
+class RuleViolation(Exception):
     """A person asked for something the method or the session state does not allow."""
 
     def __init__(self, key: str, **params: Any) -> None:
@@ -132,7 +132,9 @@ class Session:
         }[step.speakers]
         return frozenset(u for u in by_speakers if not step.is_silent(self._role(u)))
 
-    def contributions_in(self, step_id: str, *, include_withdrawn: bool = False) -> list[Contribution]:
+    def contributions_in(
+        self, step_id: str, *, include_withdrawn: bool = False
+    ) -> list[Contribution]:
         return [
             c
             for c in self.contributions
@@ -328,7 +330,9 @@ def unreact(session: Session, *, user: str, step_id: str, target: str, emoji: st
     option = step.option_for(emoji) if step.input is InputKind.VOTE else None
     if option is not None:
         votes = tuple(
-            v for v in session.votes if not (v.step_id == step_id and v.user == user and v.option == option.key)
+            v
+            for v in session.votes
+            if not (v.step_id == step_id and v.user == user and v.option == option.key)
         )
         return Outcome(replace(session, votes=votes))
     reaction = Reaction(step_id, target, emoji, user)
@@ -401,9 +405,7 @@ def _move_on(session: Session, now: datetime) -> Outcome:
 
 def _close(session: Session, now: datetime) -> Outcome:
     last = replace(session.current_run, closed_at=now)
-    session = replace(
-        session, runs=(*session.runs[:-1], last), status=Status.CLOSED, closed_at=now
-    )
+    session = replace(session, runs=(*session.runs[:-1], last), status=Status.CLOSED, closed_at=now)
     return Outcome(session, (SessionClosed(),))
 
 

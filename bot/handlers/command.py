@@ -36,7 +36,7 @@ def on_command(ctx: Context, event: InboundEvent) -> list[Outbound]:
 
 
 def parse_start(words: list[str], invoker: str) -> StartRequest:
-    """Read ``<method> owner=@x [facilitator=@y] [with=@a,@b] [mode=] [lang=] [hours=] [anonymous]``.
+    """Read ``<method> owner=@x [facilitator=@y] [with=@a,@b] [mode=] [lang=] [anonymous]``.
 
     Raises:
         RuleViolation: ``start.usage`` or ``start.bad_option`` naming what was wrong.

@@ -43,7 +43,7 @@ def make_step(
     step_id: str,
     *,
     speakers: Speakers = Speakers.EVERYONE,
-    input: InputKind = InputKind.FREE,  # noqa: A002 - mirrors Step.input
+    input: InputKind = InputKind.FREE,
     sync_minutes: int = 10,
     async_hours: int = 24,
     **kwargs: Any,

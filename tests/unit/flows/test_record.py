@@ -17,7 +17,9 @@ OWNER, FACILITATOR, OUTSIDER = "ana", "ben", "zoe"
 
 
 def reply(session, author, ref, text):
-    return flow.contribute(session, author=author, ref=ref, text=text, now=session.started_at).session
+    return flow.contribute(
+        session, author=author, ref=ref, text=text, now=session.started_at
+    ).session
 
 
 def react(session, user, step_id, emoji, target="post"):
@@ -120,9 +122,7 @@ def test_a_reaction_given_twice_is_tallied_once(session, goto):
     session = react(session, "cem", "discomfort", "scream")
     session = react(session, "cem", "discomfort", "scream")
 
-    assert step_record(build_record(session), "discomfort").tallies == (
-        Tally("scream", "fear", 1),
-    )
+    assert step_record(build_record(session), "discomfort").tallies == (Tally("scream", "fear", 1),)
 
 
 def test_a_reaction_taken_back_is_not_tallied(session, goto):

@@ -33,7 +33,9 @@ STEP_IDS = ["account", "questions", "hypotheses", "choose", "discomfort", "video
 
 
 def reply(session, author, ref, text="a thought", now=None):
-    return flow.contribute(session, author=author, ref=ref, text=text, now=now or session.started_at)
+    return flow.contribute(
+        session, author=author, ref=ref, text=text, now=now or session.started_at
+    )
 
 
 def refused(call, *args, **kwargs) -> RuleViolation:
@@ -494,8 +496,9 @@ def test_same_reaction_twice_counts_once(session, goto):
 
 def test_unreact_takes_the_reaction_back(session, goto):
     session = goto(session, "discomfort")
-    session = flow.react(session, user="cem", step_id="discomfort", target="p", emoji="scream")
-    session = session.session
+    session = flow.react(
+        session, user="cem", step_id="discomfort", target="p", emoji="scream"
+    ).session
 
     outcome = flow.unreact(session, user="cem", step_id="discomfort", target="p", emoji="scream")
 
@@ -775,10 +778,15 @@ def test_only_the_facilitator_can_close(session, t0):
 @pytest.mark.parametrize(
     "attempt",
     [
-        pytest.param(lambda s, t: flow.contribute(s, author="cem", ref="x", text="hi", now=t), id="contribute"),
+        pytest.param(
+            lambda s, t: flow.contribute(s, author="cem", ref="x", text="hi", now=t),
+            id="contribute",
+        ),
         pytest.param(lambda s, t: flow.advance(s, user=FACILITATOR, now=t), id="advance"),
         pytest.param(lambda s, t: flow.mark_ready(s, user="cem", now=t), id="ready"),
-        pytest.param(lambda s, t: flow.edit(s, editor=OWNER, ref="m1", text="new", now=t), id="edit"),
+        pytest.param(
+            lambda s, t: flow.edit(s, editor=OWNER, ref="m1", text="new", now=t), id="edit"
+        ),
         pytest.param(
             lambda s, t: flow.react(s, user="cem", step_id="account", target="p", emoji="heart"),
             id="react",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -120,8 +121,18 @@ def check_what_the_operation_promised(before: Session, op: tuple, after: Session
         assert after == before, "a ref seen before changes nothing"
     if kind == "deadline" and before.current_run.step_id != before.method.steps[args[0]].id:
         assert after == before, "the deadline of a step that is not current changes nothing"
-    if kind in ("advance", "deadline") and after != before:
-        assert len(after.runs) == len(before.runs) + 1 or after.status is Status.CLOSED
+    # the session moves on by at most one step, and what ran before stays as it was
+    assert len(before.runs) <= len(after.runs) <= len(before.runs) + 1
+    kept = [(run.step_id, run.opened_at, run.deadline) for run in after.runs[: len(before.runs)]]
+    assert kept == [(run.step_id, run.opened_at, run.deadline) for run in before.runs]
+    assert after.runs[: len(before.runs) - 1] == before.runs[:-1]
+    status_after = {"pause": Status.PAUSED, "resume": Status.RUNNING, "close": Status.CLOSED}
+    if kind in status_after:
+        assert after.status is status_after[kind]
+    elif kind in ("advance", "deadline", "ready"):
+        assert after.status in (before.status, Status.CLOSED)
+    else:
+        assert after.status is before.status
 
 
 def check_refusal(before: Session, op: tuple, violation: RuleViolation) -> None:
@@ -142,7 +153,7 @@ def check_invariants(session: Session, start: Session) -> None:
     assert [run.step_id for run in runs] == order[: len(runs)]
     # at most one run is open, and only the last
     assert all(run.closed_at is not None for run in runs[:-1])
-    assert all(a.closed_at <= b.opened_at for a, b in zip(runs, runs[1:], strict=False))
+    assert all(a.closed_at <= b.opened_at for a, b in pairwise(runs))
     # closed means a closing time and a closed last run; otherwise neither
     assert (session.status is Status.CLOSED) == (session.closed_at is not None)
     assert (runs[-1].closed_at is not None) == (session.status is Status.CLOSED)
@@ -155,7 +166,8 @@ def check_invariants(session: Session, start: Session) -> None:
             assert run.deadline == run.opened_at + timedelta(hours=hours)
 
     # membership: roles stay apart, a closed group never grows
-    assert OWNER not in session.participants and FACILITATOR not in session.participants
+    assert OWNER not in session.participants
+    assert FACILITATOR not in session.participants
     assert len(set(session.participants)) == len(session.participants)
     if not start.open_membership:
         assert session.participants == start.participants
@@ -168,7 +180,8 @@ def check_invariants(session: Session, start: Session) -> None:
         step = method.step(c.step_id)
         if c.counted:
             role = session.role_of(c.author)
-            assert role is not None and not step.is_silent(role)
+            assert role is not None
+            assert not step.is_silent(role)
             assert step.input is not InputKind.NONE
             assert step.input is not InputKind.VOTE
     for step in method.steps:
@@ -185,7 +198,8 @@ def check_invariants(session: Session, start: Session) -> None:
         step = method.step(vote.step_id)
         assert vote.option in {o.key for o in step.options}
         role = session.role_of(vote.user)
-        assert role is not None and not step.is_silent(role)
+        assert role is not None
+        assert not step.is_silent(role)
 
     check_record(session, build_record(session))
 
@@ -208,7 +222,8 @@ def check_record(session: Session, record: Record) -> None:
             assert gone.text not in texts
             assert gone.text.strip() not in texts
     if not session.named_record:
-        assert record.case_owner is None and record.facilitator is None
+        assert record.case_owner is None
+        assert record.facilitator is None
         assert all(
             entry.author is None
             for step in record.steps

@@ -1,0 +1,48 @@
+"""Slack adapter: the ids of actions, blocks, modals and shortcuts, shared by render and listeners.
+
+Slack sends these strings back in interaction payloads; keeping them in enums means a
+renamed button cannot silently stop working.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+COMMAND = "/intervision"
+
+
+class Action(StrEnum):
+    """``action_id`` of the step-post and anchor buttons; their value is the session id."""
+
+    READY = "intervision_ready"
+    NEXT = "intervision_next"
+    PAUSE = "intervision_pause"
+    RESUME = "intervision_resume"
+
+    @property
+    def verb(self) -> str:
+        """The neutral action name (``ButtonPressed.action``)."""
+        return self.value.removeprefix("intervision_")
+
+
+class Callback(StrEnum):
+    """``callback_id`` of modals and shortcuts."""
+
+    START_MODAL = "intervision_start"
+    ADOPT_SHORTCUT = "intervision_adopt"
+
+
+class Field(StrEnum):
+    """``block_id`` (and ``action_id``) of the inputs in the start modal."""
+
+    METHOD = "method"
+    CASE_OWNER = "case_owner"
+    FACILITATOR = "facilitator"
+    PARTICIPANTS = "participants"
+    MODE = "mode"
+    DEADLINE_HOURS = "deadline_hours"
+    LANGUAGE = "language"
+    NAMED_RECORD = "named_record"
+
+
+NAMED_RECORD_OPTION = "named"
