@@ -24,35 +24,39 @@ MAX_BACKOFF_SECONDS = 300
 def deliver_pending(
     store: Store, messenger: Messenger, clock: Callable[[], datetime], limit: int = 50
 ) -> int:
-    """Send what is due in the outbox; returns how many messages went out."""
-    sent = 0
-    for item in store.claim_outbox(clock(), limit=limit, platform=messenger.platform):
-        if _deliver_one(store, messenger, item, clock):
-            sent += 1
-    return sent
+    """Send what is due in the outbox.
+
+    Returns:
+        How many messages were taken up (sent, left for a retry, or given up on);
+        0 means nothing is due now. The outbox hands out one message per channel at a
+        time, so callers drain by calling again until it returns 0.
+    """
+    items = store.claim_outbox(clock(), limit=limit, platform=messenger.platform)
+    for item in items:
+        _deliver_one(store, messenger, item, clock)
+    return len(items)
 
 
 def _deliver_one(
     store: Store, messenger: Messenger, item: OutboxItem, clock: Callable[[], datetime]
-) -> bool:
+) -> None:
     message = from_payload(item.payload)
     thread = _thread_of(store, message, item.session_id)
     try:
         ref = messenger.deliver(Delivery(item.workspace, item.channel, message, thread))
     except TemporaryFailure as failure:
         _retry(store, item, failure.reason, failure.retry_after, clock())
-        return False
+        return
     except PermanentFailure as failure:
         logger.error("message %s refused by %s: %s", item.id, item.platform, failure.reason)
         store.mark_dead(item.id, failure.reason)
-        return False
+        return
     except Exception as error:  # a bug in an adapter must not lose the message
         logger.exception("delivering message %s failed", item.id)
         _retry(store, item, type(error).__name__, None, clock())
-        return False
+        return
     _remember_post(store, message, ref)
     store.mark_sent(item.id, ref, clock())
-    return True
 
 
 def _thread_of(store: Store, message: Outbound, session_id: str | None) -> str | None:

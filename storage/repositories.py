@@ -351,6 +351,34 @@ class Tx:
         )
         return self._build(_fresh(self._db, query))
 
+    def open_sessions_of_user(
+        self, platform: str, workspace: str, user: str
+    ) -> list[tuple[Session, str]]:
+        """A person's sessions in one workspace that are not closed, with their channel.
+
+        A person's sessions are those they own, facilitate or take part in, and the open
+        ones anybody may join.
+        """
+        query = (
+            select(SessionRow, GroupRow.channel)
+            .join(GroupRow, GroupRow.id == SessionRow.group_id)
+            .join(WorkspaceRow, WorkspaceRow.id == GroupRow.workspace_id)
+            .where(
+                WorkspaceRow.platform == platform,
+                WorkspaceRow.external_id == workspace,
+                SessionRow.status != Status.CLOSED.value,
+            )
+            .order_by(SessionRow.started_at.desc(), SessionRow.id.desc())
+        )
+        rows = self._db.execute(query).all()
+        channels = {row.SessionRow.id: row.channel for row in rows}
+        sessions = self._build([row.SessionRow for row in rows])
+        return [
+            (session, channels[session.id])
+            for session in sessions
+            if session.open_membership or session.role_of(user) is not None
+        ]
+
     def session_for_message(
         self, platform: str, workspace: str, channel: str, ref: str
     ) -> tuple[Session, str] | None:

@@ -13,7 +13,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import Connection
 
-from storage.db import DEFAULT_URL, make_engine, normalise_url
+from storage.db import DEFAULT_URL, include_name, make_engine, normalise_url
 from storage.models import metadata
 
 config = context.config
@@ -38,6 +38,7 @@ def _configure(connection: Connection) -> None:
         # storage.db.make_engine makes SQLite DDL transactional, as PostgreSQL's is.
         transactional_ddl=connection.dialect.name in ("sqlite", "postgresql"),
         compare_type=True,
+        include_name=include_name,
     )
 
 
@@ -49,6 +50,7 @@ def run_offline() -> None:
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
         render_as_batch=url.startswith("sqlite"),
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

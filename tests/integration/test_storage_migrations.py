@@ -6,9 +6,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
-from storage.db import upgrade
+from storage.db import include_name, upgrade
 from storage.models import metadata
 
+HEAD = "0002"
 TABLES = {
     "workspaces",
     "groups",
@@ -20,6 +21,9 @@ TABLES = {
     "session_posts",
     "processed_events",
     "outbox",
+    "slack_installations",
+    "slack_bots",
+    "slack_oauth_states",
 }
 
 
@@ -37,7 +41,7 @@ def test_upgrade_creates_every_table(engine: Engine) -> None:
 def test_upgrade_reaches_the_head_revision(engine: Engine) -> None:
     upgrade(engine)
 
-    assert _revision(engine) == "0001"
+    assert _revision(engine) == HEAD
 
 
 def test_upgrading_twice_changes_nothing(engine: Engine) -> None:
@@ -52,7 +56,7 @@ def test_upgrading_twice_changes_nothing(engine: Engine) -> None:
 
     upgrade(engine)
 
-    assert _revision(engine) == "0001"
+    assert _revision(engine) == HEAD
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM processed_events")).scalar() == 1
 
@@ -67,7 +71,8 @@ def test_migrated_schema_matches_the_models(engine: Engine) -> None:
     upgrade(engine)
 
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        options = {"compare_type": True, "include_name": include_name}
+        context = MigrationContext.configure(connection, opts=options)
         differences = compare_metadata(context, metadata)
 
     assert differences == []

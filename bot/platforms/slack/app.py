@@ -179,8 +179,6 @@ def build_slack_app(
             raise ConfigurationError("the OAuth install needs the database engine")
         store = EncryptedInstallationStore(client_id=settings.slack_client_id, engine=engine)
         states = SQLAlchemyOAuthStateStore(expiration_seconds=600, engine=engine)
-        store.create_tables()  # TODO(storage): move these tables into an Alembic migration
-        states.create_tables()
         options["oauth_settings"] = OAuthSettings(
             client_id=settings.slack_client_id,
             client_secret=settings.slack_client_secret,

@@ -367,10 +367,6 @@ OpenSessions = Callable[[Services, str, str], list[tuple[Any, str]]]
 
 
 def open_sessions_of(services: Services, workspace: str, user: str) -> list[tuple[Any, str]]:
-    """The user's open sessions as (session, channel); empty until storage can list them."""
+    """The user's open sessions as (session, channel)."""
     with services.store.transaction() as tx:
-        finder = getattr(tx, "open_sessions_of_user", None)
-        if finder is None:
-            return []
-        found: list[tuple[Any, str]] = finder(parse.PLATFORM, workspace, user)
-        return found
+        return list(tx.open_sessions_of_user(parse.PLATFORM, workspace, user))

@@ -59,83 +59,9 @@ class SlackMessage:
     blocks: list[dict[str, Any]]
 
 
-# --- texts without a catalogue key yet ---------------------------------------------------------
-
-_FALLBACK: dict[str, dict[str, str]] = {
-    "slack.button.ready": {"en": "Ready", "de": "Fertig", "nl": "Klaar"},
-    "slack.button.next": {"en": "Next step", "de": "Nächster Schritt", "nl": "Volgende stap"},
-    "slack.button.pause": {"en": "Pause", "de": "Pause", "nl": "Pauze"},
-    "slack.button.resume": {"en": "Resume", "de": "Fortsetzen", "nl": "Hervatten"},
-    "slack.modal.title": {
-        "en": "Start intervision",
-        "de": "Intervision starten",
-        "nl": "Intervisie starten",
-    },
-    "slack.modal.submit": {"en": "Start", "de": "Starten", "nl": "Starten"},
-    "slack.modal.cancel": {"en": "Cancel", "de": "Abbrechen", "nl": "Annuleren"},
-    "slack.modal.method": {"en": "Method", "de": "Methode", "nl": "Methode"},
-    "slack.modal.case_owner": {"en": "Case owner", "de": "Fallgeber·in", "nl": "Casusinbrenger"},
-    "slack.modal.facilitator": {"en": "Facilitator", "de": "Moderation", "nl": "Gespreksleider"},
-    "slack.modal.participants": {"en": "Participants", "de": "Beratende", "nl": "Deelnemers"},
-    "slack.modal.participants_hint": {
-        "en": "Leave empty for everyone in this channel.",
-        "de": "Leer lassen für alle in diesem Kanal.",
-        "nl": "Leeg laten voor iedereen in dit kanaal.",
-    },
-    "slack.modal.mode": {"en": "Mode", "de": "Modus", "nl": "Vorm"},
-    "slack.modal.mode.sync": {
-        "en": "Together now (synchronous)",
-        "de": "Gemeinsam jetzt (synchron)",
-        "nl": "Samen nu (synchroon)",
-    },
-    "slack.modal.mode.async": {
-        "en": "Over days (asynchronous)",
-        "de": "Über Tage (asynchron)",
-        "nl": "Over dagen (asynchroon)",
-    },
-    "slack.modal.deadline_hours": {
-        "en": "Hours per step (asynchronous)",
-        "de": "Stunden pro Schritt (asynchron)",
-        "nl": "Uren per stap (asynchroon)",
-    },
-    "slack.modal.language": {"en": "Language", "de": "Sprache", "nl": "Taal"},
-    "slack.modal.record": {"en": "Record", "de": "Protokoll", "nl": "Verslag"},
-    "slack.modal.named_record": {
-        "en": "The record names who said what",
-        "de": "Das Protokoll nennt, wer was gesagt hat",
-        "nl": "Het verslag noemt wie wat zei",
-    },
-    "slack.error.generic": {
-        "en": "Something went wrong on my side; nothing was changed. Please try again.",
-        "de": "Bei mir ging etwas schief; nichts wurde geändert. Bitte versuche es noch einmal.",
-        "nl": "Er ging bij mij iets mis; er is niets veranderd. Probeer het nog eens.",
-    },
-    "slack.home.title": {
-        "en": "Your open intervision sessions",
-        "de": "Deine offenen Intervisionen",
-        "nl": "Jouw lopende intervisies",
-    },
-    "slack.home.none": {
-        "en": "You have no open sessions. Start one in a channel with /intervision start.",
-        "de": "Du hast keine offenen Intervisionen. Starte eine im Kanal mit /intervision start.",
-        "nl": "Je hebt geen lopende intervisies. Start er een in een kanaal: /intervision start.",
-    },
-    "slack.home.session": {
-        "en": "{method} in {channel}: step {number} of {count} ({status})",
-        "de": "{method} in {channel}: Schritt {number} von {count} ({status})",
-        "nl": "{method} in {channel}: stap {number} van {count} ({status})",
-    },
-}
-
-
 def text(key: str, language: str | None, **params: Any) -> str:
-    """``t(key, ...)``, or this adapter's own text while the catalogue lacks the key."""
-    try:
-        return t(key, language, **params)
-    except KeyError:
-        texts = _FALLBACK[key]
-        template = texts.get(language or "en") or texts["en"]
-        return template.format(**params) if params else template
+    """The catalogue text (kept as a name the listeners already use)."""
+    return t(key, language, **params)
 
 
 # --- escaping and small pieces -------------------------------------------------------------------

@@ -289,3 +289,21 @@ def test_the_app_home_tab_is_published_for_the_user(slack: Slack) -> None:
     view = slack.fake.home[OWNER]
     assert view["type"] == "home"
     assert "intervision" in plain(view["blocks"]).lower()
+
+
+def test_the_app_home_tab_lists_the_users_open_sessions(slack: Slack) -> None:
+    _start(slack)
+    slack.event({"type": "app_home_opened", "user": OWNER, "channel": "D0000001", "tab": "home"})
+
+    home = plain(slack.fake.home[OWNER]["blocks"])
+    assert "professional courage" in home
+    assert "step 1 of 7" in home.lower()
+
+
+def test_the_app_home_tab_hides_sessions_of_groups_one_is_not_in(slack: Slack) -> None:
+    _start(slack)
+    outsider = "UOUTSIDE1"
+    slack.fake.add_user(outsider, "olaf")
+    slack.event({"type": "app_home_opened", "user": outsider, "channel": "D0000002", "tab": "home"})
+
+    assert "no open sessions" in plain(slack.fake.home[outsider]["blocks"]).lower()
