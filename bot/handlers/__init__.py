@@ -17,7 +17,7 @@ from bot.events import (
     ReplyEdited,
     StartSubmitted,
 )
-from bot.handlers.command import on_command, on_start_submitted
+from bot.handlers.command import BUILT_IN, SubCommand, command_handler, on_start_submitted
 from bot.handlers.context import Handler, Services, handle
 from bot.handlers.contribute import (
     on_adopt,
@@ -28,9 +28,11 @@ from bot.handlers.contribute import (
     on_reply,
 )
 
+SUBCOMMANDS: dict[str, SubCommand] = {**BUILT_IN}
+
 HANDLERS: dict[type, Handler] = {
     StartSubmitted: on_start_submitted,
-    Command: on_command,
+    Command: command_handler(SUBCOMMANDS),
     Reply: on_reply,
     MessageAdopted: on_adopt,
     ReplyEdited: on_edit,

@@ -7,32 +7,62 @@ with=@ben,@carla mode=async lang=de``, ``next``, ``ready``, ``status``, ``pause`
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from bot.events import Command, InboundEvent, StartRequest, StartSubmitted
 from bot.flows import session as flow
 from bot.flows.session import Mode, RuleViolation, Session
-from bot.handlers.context import Context
+from bot.handlers.context import Context, Handler
 from bot.handlers.present import opening, present
 from bot.i18n import LANGUAGES, t
 from bot.messages import Outbound, PrivateNotice
 
+SubCommand = Callable[[Context, Command, list[str]], list[Outbound]]
+"""A sub-command: the context, the command, and the words after the sub-command's name."""
 
-def on_command(ctx: Context, event: InboundEvent) -> list[Outbound]:
-    """Dispatch one ``/intervision`` command to its sub-command."""
-    assert isinstance(event, Command)
-    words = event.text.split()
-    sub = words[0].lower() if words else "help"
-    if sub == "start":
-        return start(ctx, event, parse_start(words[1:], event.user))
-    if sub in _SESSION_ACTIONS:
-        return act_on_session(ctx, event.user, sub, event.where.thread, event)
-    if sub == "status":
-        return [_private(ctx, event.user, status_text(ctx, _session_here(ctx, event)))]
-    if sub == "methods":
-        return [_private(ctx, event.user, methods_text(ctx))]
-    if sub == "help":
-        return [_private(ctx, event.user, t("help", ctx.language))]
-    unknown = t("command.unknown", ctx.language, command=sub)
-    return [_private(ctx, event.user, f"{unknown}\n\n{t('help', ctx.language)}")]
+
+def command_handler(subcommands: Mapping[str, SubCommand]) -> Handler:
+    """The ``/intervision`` use case over a table of sub-commands; unknown ones get the help.
+
+    Example::
+
+        on_command = command_handler({**BUILT_IN, "cop": on_cop})
+    """
+
+    def on_command(ctx: Context, event: InboundEvent) -> list[Outbound]:
+        assert isinstance(event, Command)
+        words = event.text.split()
+        sub = words[0].lower() if words else "help"
+        chosen = subcommands.get(sub)
+        if chosen is not None:
+            return chosen(ctx, event, words[1:])
+        unknown = t("command.unknown", ctx.language, command=sub)
+        return [_private(ctx, event.user, f"{unknown}\n\n{t('help', ctx.language)}")]
+
+    return on_command
+
+
+def _start_command(ctx: Context, event: Command, words: list[str]) -> list[Outbound]:
+    return start(ctx, event, parse_start(words, event.user))
+
+
+def _session_action(action: str) -> SubCommand:
+    def run(ctx: Context, event: Command, words: list[str]) -> list[Outbound]:
+        return act_on_session(ctx, event.user, action, event.where.thread, event)
+
+    return run
+
+
+def _status_command(ctx: Context, event: Command, words: list[str]) -> list[Outbound]:
+    return [_private(ctx, event.user, status_text(ctx, _session_here(ctx, event)))]
+
+
+def _methods_command(ctx: Context, event: Command, words: list[str]) -> list[Outbound]:
+    return [_private(ctx, event.user, methods_text(ctx))]
+
+
+def _help_command(ctx: Context, event: Command, words: list[str]) -> list[Outbound]:
+    return [_private(ctx, event.user, t("help", ctx.language))]
 
 
 def parse_start(words: list[str], invoker: str) -> StartRequest:
@@ -221,5 +251,11 @@ def _hours(value: str | None) -> int | None:
     return int(value)
 
 
-_SESSION_ACTIONS = {"next", "ready", "pause", "resume", "close"}
+BUILT_IN: dict[str, SubCommand] = {
+    "start": _start_command,
+    "status": _status_command,
+    "methods": _methods_command,
+    "help": _help_command,
+    **{action: _session_action(action) for action in ("next", "ready", "pause", "resume", "close")},
+}
 _START_OPTIONS = {"owner", "facilitator", "with", "mode", "lang", "hours"}

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, inspect, text
 from storage.db import include_name, upgrade
 from storage.models import metadata
 
-HEAD = "0002"
+HEAD = "0004"
 TABLES = {
     "workspaces",
     "groups",
