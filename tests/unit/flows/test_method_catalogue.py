@@ -349,7 +349,7 @@ BROKEN = {
     "control_character": (
         VALID.replace("en: Tell.}", "en: Tell.\x07}", 1),
         ("\x07", 1),
-        "special characters are not allowed",
+        "characters are not allowed",
     ),
     "missing_field": (
         VALID.replace("    instruction: {nl: Adviseer., de: Berate., en: Advise.}\n", ""),
