@@ -66,18 +66,15 @@ class Outbox:
         self._lock = threading.Lock()
 
     def drain(self) -> int:
-        """Send everything due now; returns how many messages went out."""
-        sent = 0
-        store = self.services.store
+        """Deliver everything due now; returns how many messages were taken up."""
+        handled = 0
         with self._lock:
-            waiting = store.pending_count()
             for _ in range(MAX_DRAIN_ROUNDS):
-                batch = deliver_pending(store, self.messenger, self.services.clock)
-                sent += batch
-                before, waiting = waiting, store.pending_count()
-                if not batch and waiting >= before:  # nothing sent or given up: all wait
+                batch = deliver_pending(self.services.store, self.messenger, self.services.clock)
+                if not batch:
                     break
-        return sent
+                handled += batch
+        return handled
 
 
 class Listeners:
