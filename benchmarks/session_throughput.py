@@ -5,7 +5,7 @@ Prints latency percentiles (ms), throughput (replies/s) and peak memory for:
   - dispatch: the full path (claim the event id, load, contribute, save, queue) on SQLite,
     and on PostgreSQL when INTERVISION_TEST_POSTGRES_URL is set.
 
-Run: .venv/bin/python benchmarks/session_throughput.py [--replies 300]
+Run from the repository root: .venv/bin/python -m benchmarks.session_throughput [--replies 300]
 """
 
 from __future__ import annotations
