@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from bot.flows.method import Catalogue, builtin_dir, load_catalogue
@@ -12,6 +15,9 @@ from bot.handlers.context import Services
 from storage.crypto import Cipher, configure_cipher, load_or_create_keys
 from storage.db import make_engine, upgrade
 from storage.repositories import Store
+
+if TYPE_CHECKING:
+    from bot.scheduler import Scheduler
 
 logger = logging.getLogger(__name__)
 
@@ -54,4 +60,50 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         new_id=new_id,
         language=settings.language,
         timezone=settings.timezone,
+        protocol_reminders=dict(settings.protocol_reminders),
+        files_dir=settings.files_dir,
     )
+
+
+class TravelClock:
+    """The wall clock (UTC) plus an offset that only moves forward.
+
+    The console's ``/later 2h`` moves it, so a demo sees deadlines pass and reminders arrive
+    without waiting; everywhere else the offset stays zero.
+    """
+
+    def __init__(self, now: Callable[[], datetime] = utc_now) -> None:
+        self._now = now
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return self._now() + self.offset
+
+    def shift(self, delta: timedelta) -> None:
+        if delta > timedelta(0):
+            self.offset += delta
+
+
+def start_scheduler(
+    services: Services,
+    settings: Settings,
+    *,
+    after_run: Callable[[], object] | None = None,
+    guard: AbstractContextManager[Any] | None = None,
+) -> Scheduler:
+    """Start the scheduler of deadlines, reminders and CoP preparation (``bot.scheduler``).
+
+    With SQLite it runs in this process; with PostgreSQL this process competes for it with
+    an advisory lock and runs it while it holds the lock. ``after_run`` is called after work
+    ran (the console prints, Slack drains the outbox); ``guard`` is held meanwhile.
+    """
+    from bot.scheduler import Scheduler
+
+    scheduler = Scheduler(
+        services,
+        poll_seconds=settings.scheduler_poll_seconds,
+        after_run=after_run,
+        guard=guard,
+    )
+    scheduler.start()
+    return scheduler

@@ -1,4 +1,4 @@
-"""The ``intervision`` command line: demo, run, methods, export, db upgrade."""
+"""The ``intervision`` command line: demo, run, methods, export, cop ics, db upgrade."""
 
 from __future__ import annotations
 
@@ -10,16 +10,20 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from bot.bootstrap import build_services, load_methods
+from bot import cli_privacy
+from bot.bootstrap import TravelClock, build_services, load_methods, start_scheduler
 from bot.config import ConfigError, Settings, load_settings
 from bot.flows.method import Method
 from bot.flows.record import build_record
+from bot.handlers.cop import ics_file_name, ics_of
 from bot.i18n import LANGUAGES, t
 from bot.platforms.console.app import ConsoleApp
 from bot.platforms.console.board import Board
 from bot.platforms.console.demo import demo_script
 from bot.records import render_markdown
 from storage.db import make_engine, upgrade
+from storage.privacy_repository import PrivacyRepository
+from storage.time_repository import TimeRepository
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,7 +67,21 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["md"], default="md")
     export.add_argument("--lang", choices=LANGUAGES, default=None)
     export.add_argument("--output", type=Path, default=None)
+    export.add_argument(
+        "--draft",
+        action="store_true",
+        help="operators only: export a record the case owner has not approved, marked as a draft",
+    )
     export.set_defaults(func=cmd_export)
+
+    cop = commands.add_parser("cop", help="Communities of Practice")
+    cop.add_argument("action", choices=["ics"])
+    cop.add_argument("name", help="the CoP's name")
+    cop.add_argument("--workspace", default=None, help="when several workspaces have the name")
+    cop.add_argument("--output", type=Path, default=None, help="default: <name>.ics here")
+    cop.set_defaults(func=cmd_cop)
+
+    cli_privacy.add_commands(commands)  # keys, purge (issue 5)
 
     db = commands.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
@@ -92,14 +110,48 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         from bot.platforms.slack.serve import serve
 
         return serve(settings)
-    services = build_services(settings)
+    clock = TravelClock()
+    services = replace(build_services(settings), clock=clock)
     board = Board(sys.stdout)
     app = ConsoleApp(services, board, interactive=sys.stdin.isatty())
-    if app.interactive:
-        print(t("console.welcome", settings.language))
-        app.run(_prompted(app), echo_commands=False)
-    else:
-        app.run(sys.stdin)
+    scheduler = start_scheduler(services, settings, after_run=app.flush, guard=app.lock)
+    app.travel = clock.shift
+    app.run_due = scheduler.run_now
+    try:
+        if app.interactive:
+            print(t("console.welcome", settings.language))
+            app.run(_prompted(app), echo_commands=False)
+        else:
+            app.run(sys.stdin)
+    finally:
+        scheduler.stop()
+    return 0
+
+
+def cmd_cop(args: argparse.Namespace, settings: Settings) -> int:
+    """``intervision cop ics <name>``: write a CoP's meetings as an iCalendar file."""
+    services = build_services(settings)
+    with services.store.transaction() as tx:
+        found = [
+            c
+            for c in TimeRepository(tx).cops_named(" ".join(args.name.split()))
+            if args.workspace is None or c.group.workspace == args.workspace
+        ]
+    if not found:
+        print(t("cop.not_found", settings.language, cop=args.name), file=sys.stderr)
+        return 1
+    workspaces = sorted({f"{c.group.platform}:{c.group.workspace}" for c in found})
+    if len(workspaces) > 1:
+        print(
+            f"several workspaces have a CoP called {args.name!r}: {', '.join(workspaces)}; "
+            "choose one with --workspace",
+            file=sys.stderr,
+        )
+        return 2
+    stored = sorted(found, key=lambda c: (c.cop.cancelled, -c.id))[0]
+    path = args.output or Path(ics_file_name(stored.cop))
+    path.write_bytes(ics_of(stored, services.clock()))
+    print(t("cop.ics.written", settings.language, path=str(path)))
     return 0
 
 
@@ -160,6 +212,16 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     if session is None:
         print(t("export.not_found", settings.language, session=args.session_id), file=sys.stderr)
         return 1
+    if session.approved_at is None and not args.draft:
+        print(t("export.unapproved", session.language, session=session.id), file=sys.stderr)
+        return 1
+    with services.store.transaction() as tx:
+        PrivacyRepository(tx).audit(
+            at=services.clock(),
+            actor=cli_privacy.operator(),
+            action="export_draft" if session.approved_at is None else "export",
+            target=f"session:{session.id}",
+        )
     text = render_markdown(build_record(session, args.lang))
     if args.output:
         args.output.write_text(text, encoding="utf-8")

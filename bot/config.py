@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,6 +28,10 @@ class Settings:
     timezone: str = "Europe/Amsterdam"
     encryption_keys: str | None = None
     key_file: Path = Path("intervision.key")
+    # The organisation's own protocol reminder per language (INTERVISION_PROTOCOL_REMINDER_NL ...)
+    protocol_reminders: Mapping[str, str] = field(default_factory=dict, hash=False)
+    files_dir: Path = Path("intervision-files")
+    scheduler_poll_seconds: float = 30.0
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
@@ -67,6 +71,13 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
     port = env.get("PORT", "3000")
     if not port.isdigit():
         problems.append("PORT must be a number")
+    poll = env.get("INTERVISION_SCHEDULER_POLL_SECONDS", "30")
+    try:
+        poll_seconds = float(poll)
+    except ValueError:
+        poll_seconds = 0.0
+    if not 0.1 <= poll_seconds <= 3600:
+        problems.append("INTERVISION_SCHEDULER_POLL_SECONDS must be a number from 0.1 to 3600")
     methods_dir = Path(env["INTERVISION_METHODS_DIR"]) if "INTERVISION_METHODS_DIR" in env else None
     if problems:
         raise ConfigError("; ".join(problems))
@@ -77,6 +88,13 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
         timezone=timezone,
         encryption_keys=env.get("INTERVISION_ENCRYPTION_KEYS"),
         key_file=Path(env.get("INTERVISION_KEY_FILE", "intervision.key")),
+        protocol_reminders={
+            lang: env[f"INTERVISION_PROTOCOL_REMINDER_{lang.upper()}"]
+            for lang in LANGUAGES
+            if f"INTERVISION_PROTOCOL_REMINDER_{lang.upper()}" in env
+        },
+        files_dir=Path(env.get("INTERVISION_FILES_DIR", "intervision-files")),
+        scheduler_poll_seconds=poll_seconds,
         slack_bot_token=env.get("SLACK_BOT_TOKEN"),
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET"),
         slack_app_token=env.get("SLACK_APP_TOKEN"),

@@ -38,6 +38,11 @@ def render_markdown(record: Record) -> str:
     lines.append(t("record.started", lang, at=record.started_at.strftime("%Y-%m-%d %H:%M UTC")))
     if record.closed_at:
         lines.append(t("record.closed", lang, at=record.closed_at.strftime("%Y-%m-%d %H:%M UTC")))
+        if record.approved_at:
+            at = record.approved_at.strftime("%Y-%m-%d %H:%M UTC")
+            lines.append(t("record.approved_on", lang, at=at))
+        else:
+            lines.append(f"_{t('record.draft_marker', lang)}_")
     lines.append("")
     for step in record.steps:
         lines.extend(_step_lines(step, lang))
@@ -53,6 +58,8 @@ def _step_lines(step: StepRecord, lang: str) -> list[str]:
         lines.append(f"**{t('record.votes', lang)}**")
         lines.extend(f"- {v.meaning}: {v.count}" for v in step.votes)
         lines.append("")
+    if step.tallies_hidden:
+        lines.extend([f"_{t('record.tallies_hidden', lang)}_", ""])
     if step.tallies:
         lines.append(f"**{t('record.reactions', lang)}**")
         for tally in step.tallies:
@@ -66,7 +73,12 @@ def _step_lines(step: StepRecord, lang: str) -> list[str]:
         lines.append(f"**{t('record.actions.team', lang)}**")
         lines.extend(_entries(step.team_actions))
     if not (
-        step.entries or step.votes or step.tallies or step.individual_actions or step.team_actions
+        step.entries
+        or step.votes
+        or step.tallies
+        or step.individual_actions
+        or step.team_actions
+        or step.tallies_hidden
     ):
         lines.extend([f"_{t('record.empty', lang)}_", ""])
     return lines

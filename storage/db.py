@@ -15,6 +15,8 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
+from storage.log_guard import guard_sql_logs
+
 DEFAULT_URL = "sqlite:///intervision.db"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -34,12 +36,16 @@ def normalise_url(url: str) -> str:
 
 def make_engine(url: str = DEFAULT_URL) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys, WAL and one writer at a time."""
+    guard_sql_logs()
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
     memory = parsed.database in (None, "", ":memory:")
-    options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+    options: dict[str, Any] = {
+        "connect_args": {"check_same_thread": False},
+        "hide_parameters": True,  # what people wrote stays out of logs and errors
+    }
     if memory:
         # Every connection to ":memory:" is a new empty database: share one.
         options["poolclass"] = StaticPool
@@ -101,6 +107,9 @@ def upgrade(target: Engine | str, revision: str = "head") -> None:
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:
-    """Alembic's filter: Slack's OAuth tables are shaped by slack_sdk (migration 0002), not
-    by our models, so autogenerate must neither drop nor compare them."""
-    return not (type_ == "table" and name is not None and name.startswith("slack_"))
+    """Alembic's filter: Slack's OAuth tables are shaped by slack_sdk (migration 0002) and
+    APScheduler's job table by its job store (``bot.scheduler``), not by our models, so
+    autogenerate must neither drop nor compare them."""
+    return not (
+        type_ == "table" and name is not None and name.startswith(("slack_", "apscheduler_"))
+    )

@@ -140,6 +140,7 @@ class SessionRow(Base):
     anchor_ref: Mapped[str | None] = mapped_column(String(255))
     started_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    approved_at: Mapped[datetime | None]  # the case owner approved the record (issue 5)
 
 
 class StepRunRow(Base):
@@ -170,6 +171,7 @@ class ContributionRow(Base):
     edited_at: Mapped[datetime | None]
     withdrawn: Mapped[bool] = mapped_column(Boolean, server_default=false())
     counted: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    held: Mapped[bool] = mapped_column(Boolean, server_default=false())  # privacy guard
 
 
 class ReactionRow(Base):
@@ -264,3 +266,9 @@ class OutboxRow(Base):
     platform_ref: Mapped[str | None] = mapped_column(String(255))
     last_error: Mapped[str | None] = mapped_column(String(1000))
     dead: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+# The tables of issue 4 (time and the CoP) and of issue 5 (confidentiality: audit log,
+# session summaries) live in their own modules on the same metadata.
+import storage.models_privacy  # noqa: E402
+import storage.models_time  # noqa: E402, F401

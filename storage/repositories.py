@@ -217,6 +217,12 @@ class Tx:
         self._db = db
         self._methods = methods
 
+    @property
+    def db(self) -> DbSession:
+        """This transaction's SQLAlchemy session, for the repositories in other storage
+        modules (``storage.time_repository``); use cases never touch it."""
+        return self._db
+
     # Inbound events
 
     def claim_event(self, platform: str, event_id: str, now: datetime) -> bool:
@@ -594,6 +600,7 @@ class Tx:
                         c.edited_at,
                         c.withdrawn,
                         c.counted,
+                        c.held,
                     )
                     for c in contributions[row.id]
                 ),
@@ -602,6 +609,7 @@ class Tx:
                 ),
                 votes=tuple(Vote(v.step_id, v.user_id, v.option) for v in votes[row.id]),
                 closed_at=row.closed_at,
+                approved_at=row.approved_at,
             )
             for row in rows
         ]
@@ -653,6 +661,7 @@ class Tx:
                 "edited_at": c.edited_at,
                 "withdrawn": c.withdrawn,
                 "counted": c.counted,
+                "held": c.held,
             }
             for c in session.contributions
         }
@@ -765,6 +774,7 @@ def _session_values(session: Session) -> dict[str, Any]:
         "deadline_hours": session.deadline_hours,
         "started_at": session.started_at,
         "closed_at": session.closed_at,
+        "approved_at": session.approved_at,
     }
 
 

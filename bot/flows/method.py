@@ -97,6 +97,8 @@ class Step:
     options: tuple[VoteOption, ...] = ()
     reactions: tuple[ReactionMeaning, ...] = ()
     media: tuple[Media, ...] = ()
+    private: bool = False  # contributions arrive privately and are revealed when the step closes
+    anonymous: bool = False  # revealed and recorded without names
 
     def is_silent(self, role: Role) -> bool:
         """True when people in ``role`` only listen in this step."""
@@ -290,6 +292,8 @@ def _build(data: dict[str, Any]) -> Method:
             ),
             reactions=_reactions(s.get("reactions")),
             media=tuple(Media(m["url"], m["title"], m["kind"]) for m in s.get("media", ())),
+            private=s.get("private", False),
+            anonymous=s.get("anonymous", False),
         )
         for s in data["steps"]
     )

@@ -2,7 +2,10 @@
 
 Per step: the counted contributions (named, or without names when the group chose
 that), the reaction tallies with their meanings, the vote results, and for action
-steps the individual and team actions. Withdrawn contributions never appear.
+steps the individual and team actions. Withdrawn contributions, and those the privacy
+guard holds back, never appear; a step the method marks anonymous names nobody.
+Reaction and vote tallies are shown only when at least ``MIN_TALLY_PEOPLE`` people took
+part in them: with fewer, a count would tell who chose what.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from bot.flows.method import InputKind
 from bot.flows.session import Session
 
 TEAM_PREFIXES = ("team:", "team -", "wij:", "wir:", "we:")
+MIN_TALLY_PEOPLE = 3
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class StepRecord:
     individual_actions: tuple[Entry, ...]
     team_actions: tuple[Entry, ...]
     reached: bool
+    tallies_hidden: bool = False  # fewer than MIN_TALLY_PEOPLE reacted or voted
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class Record:
     started_at: datetime
     closed_at: datetime | None
     steps: tuple[StepRecord, ...]
+    approved_at: datetime | None = None
 
 
 def is_team_action(text: str) -> bool:
@@ -69,15 +75,18 @@ def _strip_prefix(text: str) -> str:
     return stripped
 
 
-def build_record(session: Session, language: str | None = None) -> Record:
+def build_record(
+    session: Session, language: str | None = None, *, min_tally_people: int = MIN_TALLY_PEOPLE
+) -> Record:
     """Assemble the record of a session in ``language`` (default: the session's)."""
     lang = language or session.language
     reached = {run.step_id for run in session.runs}
     named = session.named_record
     steps = []
     for number, step in enumerate(session.method.steps, start=1):
-        counted = [c for c in session.contributions_in(step.id) if c.counted]
-        entries = tuple(Entry(c.author if named else None, c.text) for c in counted)
+        counted = [c for c in session.contributions_in(step.id) if c.counts]
+        names = named and not step.anonymous
+        entries = tuple(Entry(c.author if names else None, c.text) for c in counted)
         individual: tuple[Entry, ...] = ()
         team: tuple[Entry, ...] = ()
         if step.input is InputKind.ACTIONS:
@@ -86,17 +95,21 @@ def build_record(session: Session, language: str | None = None) -> Record:
                 Entry(e.author, _strip_prefix(e.text)) for e in entries if is_team_action(e.text)
             )
             entries = ()
+        tallies = _reaction_tallies(session, step.id, lang)
+        votes = _vote_tallies(session, step.id, lang)
+        hidden = _people_in_tallies(session, step.id) < min_tally_people and bool(tallies or votes)
         steps.append(
             StepRecord(
                 number=number,
                 step_id=step.id,
                 title=step.title[lang],
                 entries=entries,
-                tallies=_reaction_tallies(session, step.id, lang),
-                votes=_vote_tallies(session, step.id, lang),
+                tallies=() if hidden else tallies,
+                votes=() if hidden else votes,
                 individual_actions=individual,
                 team_actions=team,
                 reached=step.id in reached,
+                tallies_hidden=hidden,
             )
         )
     return Record(
@@ -109,7 +122,15 @@ def build_record(session: Session, language: str | None = None) -> Record:
         started_at=session.started_at,
         closed_at=session.closed_at,
         steps=tuple(steps),
+        approved_at=session.approved_at,
     )
+
+
+def _people_in_tallies(session: Session, step_id: str) -> int:
+    """How many different people reacted or voted in a step."""
+    people = {r.user for r in session.reactions if r.step_id == step_id}
+    people |= {v.user for v in session.votes if v.step_id == step_id}
+    return len(people)
 
 
 def _reaction_tallies(session: Session, step_id: str, lang: str) -> tuple[Tally, ...]:

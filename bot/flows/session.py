@@ -49,6 +49,12 @@ class Contribution:
     edited_at: datetime | None = None
     withdrawn: bool = False
     counted: bool = True  # False for replies kept but out of turn (a silent case owner)
+    held: bool = False  # held back by the privacy guard until an edit without identifiers
+
+    @property
+    def counts(self) -> bool:
+        """True when the contribution is in the count and the record."""
+        return self.counted and not self.held and not self.withdrawn
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,7 @@ class Session:
     reactions: frozenset[Reaction] = frozenset()
     votes: tuple[Vote, ...] = ()
     closed_at: datetime | None = None
+    approved_at: datetime | None = None  # the case owner approved the record
 
     @property
     def current_run(self) -> StepRun:
@@ -143,7 +150,7 @@ class Session:
 
     def contributors(self, step_id: str) -> frozenset[str]:
         """People who have taken part in a step: a counted reply, a vote, or a reaction."""
-        people = {c.author for c in self.contributions_in(step_id) if c.counted}
+        people = {c.author for c in self.contributions_in(step_id) if c.counts}
         people |= {v.user for v in self.votes if v.step_id == step_id}
         if self.method.step(step_id).input is InputKind.REACTIONS:
             people |= {r.user for r in self.reactions if r.step_id == step_id}
@@ -181,6 +188,18 @@ class SessionResumed:
 
 
 @dataclass(frozen=True)
+class StepRevealed:
+    """A step that collected contributions privately closed: reveal them together."""
+
+    step_id: str
+
+
+@dataclass(frozen=True)
+class RecordApproved:
+    """The case owner approved the record: it may be posted and exported now."""
+
+
+@dataclass(frozen=True)
 class Notice:
     """A private message to one person, by catalogue key."""
 
@@ -189,7 +208,15 @@ class Notice:
     params: Mapping[str, Any] = field(default_factory=dict)
 
 
-Effect = StepOpened | SessionClosed | SessionPaused | SessionResumed | Notice
+Effect = (
+    StepOpened
+    | SessionClosed
+    | SessionPaused
+    | SessionResumed
+    | Notice
+    | StepRevealed
+    | RecordApproved
+)
 
 
 @dataclass(frozen=True)
@@ -241,8 +268,21 @@ def start(
     return Outcome(session, (StepOpened(first.id, run.deadline),))
 
 
-def contribute(session: Session, *, author: str, ref: str, text: str, now: datetime) -> Outcome:
+def contribute(
+    session: Session,
+    *,
+    author: str,
+    ref: str,
+    text: str,
+    now: datetime,
+    held: bool = False,
+    private: bool = False,
+) -> Outcome:
     """Record a reply to the current step.
+
+    ``held``: the privacy guard holds it back (kept, not counted, until an edit without
+    identifiers). ``private``: it came privately (a direct message), which a step that
+    collects privately requires and every other step refuses.
 
     Rules: a reply to a closed session is refused; a case owner in a step that keeps
     them silent is kept but not counted, and told; a second reply in a
@@ -255,6 +295,10 @@ def contribute(session: Session, *, author: str, ref: str, text: str, now: datet
     if session.contribution(ref) is not None:
         return Outcome(session)
     step = session.current_step
+    if step.private and not private:
+        raise RuleViolation("rule.private_step")
+    if private and not step.private:
+        raise RuleViolation("rule.not_private_step")
     session, joined = _join_if_open(session, author)
     welcome: tuple[Effect, ...] = (Notice(author, "session.joined"),) if joined else ()
     notice = _out_of_turn(session, step, author)
@@ -270,33 +314,46 @@ def contribute(session: Session, *, author: str, ref: str, text: str, now: datet
     ):
         raise RuleViolation("rule.one_per_person")
 
-    contribution = Contribution(ref, step.id, author, text, now, counted=notice is None)
+    contribution = Contribution(ref, step.id, author, text, now, counted=notice is None, held=held)
     session = replace(session, contributions=(*session.contributions, contribution))
     effects: tuple[Effect, ...] = (notice,) if notice else ()
     return Outcome(session, (*effects, *welcome))
 
 
-def edit(session: Session, *, editor: str, ref: str, text: str, now: datetime) -> Outcome:
-    """Replace the text of one's own contribution. Unknown refs change nothing."""
+def edit(
+    session: Session, *, editor: str, ref: str, text: str, now: datetime, held: bool = False
+) -> Outcome:
+    """Replace the text of one's own contribution. Unknown refs change nothing.
+
+    ``held`` is the privacy guard's verdict on the new text: an edit without
+    identifiers releases a held contribution, one with identifiers holds it.
+    """
     _require_open(session)
     found = session.contribution(ref)
     if found is None or found.withdrawn:
         return Outcome(session)
     if found.author != editor:
         raise RuleViolation("rule.not_your_contribution")
-    if found.text == text:
+    if found.text == text and found.held == held:
         return Outcome(session)
-    return Outcome(_replace_contribution(session, replace(found, text=text, edited_at=now)))
+    changed = replace(found, text=text, edited_at=now, held=held)
+    return Outcome(_replace_contribution(session, changed))
 
 
 def withdraw(session: Session, *, user: str, ref: str) -> Outcome:
-    """Withdraw one's own contribution; it leaves the count and the record."""
+    """Withdraw one's own contribution; it leaves the count and the record, and its text is
+    dropped (only the fact that something was withdrawn remains).
+
+    Possible until the case owner approved the record (after that: ``record.approved``).
+    """
     found = session.contribution(ref)
     if found is None or found.withdrawn:
         return Outcome(session)
     if found.author != user:
         raise RuleViolation("rule.not_your_contribution")
-    return Outcome(_replace_contribution(session, replace(found, withdrawn=True)))
+    if session.approved_at is not None:
+        raise RuleViolation("record.approved")
+    return Outcome(_replace_contribution(session, replace(found, withdrawn=True, text="")))
 
 
 def react(session: Session, *, user: str, step_id: str, target: str, emoji: str) -> Outcome:
@@ -393,20 +450,44 @@ def close(session: Session, *, user: str, now: datetime) -> Outcome:
     return _close(session, now)
 
 
+def approve(session: Session, *, user: str, now: datetime) -> Outcome:
+    """The case owner approves the record of a closed session; approving twice changes nothing.
+
+    Raises:
+        RuleViolation: ``record.only_case_owner`` for anyone else; ``record.not_closed``
+            while the session runs.
+    """
+    if user != session.case_owner:
+        raise RuleViolation("record.only_case_owner")
+    if session.status is not Status.CLOSED:
+        raise RuleViolation("record.not_closed")
+    if session.approved_at is not None:
+        return Outcome(session)
+    return Outcome(replace(session, approved_at=now), (RecordApproved(),))
+
+
 def _move_on(session: Session, now: datetime) -> Outcome:
     following = session.method.next_step(session.current_run.step_id)
     if following is None:
         return _close(session, now)
+    revealed = _reveal(session)
     closed = replace(session.current_run, closed_at=now)
     opened = StepRun(following.id, now, _deadline(session, following, now))
     session = replace(session, runs=(*session.runs[:-1], closed, opened))
-    return Outcome(session, (StepOpened(following.id, opened.deadline),))
+    return Outcome(session, (*revealed, StepOpened(following.id, opened.deadline)))
 
 
 def _close(session: Session, now: datetime) -> Outcome:
+    revealed = _reveal(session)
     last = replace(session.current_run, closed_at=now)
     session = replace(session, runs=(*session.runs[:-1], last), status=Status.CLOSED, closed_at=now)
-    return Outcome(session, (SessionClosed(),))
+    return Outcome(session, (*revealed, SessionClosed()))
+
+
+def _reveal(session: Session) -> tuple[Effect, ...]:
+    """The reveal of the current step, when it collected privately."""
+    step = session.current_step
+    return (StepRevealed(step.id),) if step.private else ()
 
 
 def _deadline(session: Session, step: Step, now: datetime) -> datetime | None:

@@ -27,8 +27,32 @@ from bot.handlers.contribute import (
     on_reaction,
     on_reply,
 )
+from bot.handlers.cop import cop_command
+from bot.handlers.privacy import privacy_command
+from bot.handlers.record import (
+    approve_command,
+    export_command,
+    private_command,
+    withdraw_command,
+)
+from bot.handlers.retention import forget_command, my_data_command
+from bot.handlers.timers import away_command, settings_command, with_timers
 
-SUBCOMMANDS: dict[str, SubCommand] = {**BUILT_IN}
+SUBCOMMANDS: dict[str, SubCommand] = {
+    **BUILT_IN,
+    "cop": cop_command,
+    "away": away_command,
+    "settings": settings_command,
+    # issue 5: confidentiality
+    "private": private_command,
+    "dm": private_command,
+    "approve": approve_command,
+    "withdraw": withdraw_command,
+    "export": export_command,
+    "forget": forget_command,
+    "my-data": my_data_command,
+    "privacy": privacy_command,
+}
 
 HANDLERS: dict[type, Handler] = {
     StartSubmitted: on_start_submitted,
@@ -40,6 +64,8 @@ HANDLERS: dict[type, Handler] = {
     ReactionChanged: on_reaction,
     ButtonPressed: on_button,
 }
+# A step opened by any event gets its deadline and reminders registered (issue 4).
+HANDLERS = {kind: with_timers(handler) for kind, handler in HANDLERS.items()}
 
 
 def dispatch(services: Services, event: InboundEvent) -> bool:

@@ -14,8 +14,11 @@ from bot.flows import session as flow
 from bot.flows.session import Mode, RuleViolation, Session
 from bot.handlers.context import Context, Handler
 from bot.handlers.present import opening, present
+from bot.handlers.privacy import audit_session, protocol_reminder
 from bot.i18n import LANGUAGES, t
 from bot.messages import Outbound, PrivateNotice
+
+AUDITED_ACTIONS = frozenset({"pause", "resume", "close"})
 
 SubCommand = Callable[[Context, Command, list[str]], list[Outbound]]
 """A sub-command: the context, the command, and the words after the sub-command's name."""
@@ -134,7 +137,8 @@ def start(ctx: Context, event: Command | StartSubmitted, request: StartRequest) 
     ctx.tx.add_session(outcome.session, group.id)
     ctx.language = outcome.session.language
     ctx.session_id = outcome.session.id
-    return opening(outcome.session)
+    reminder = protocol_reminder(ctx, group, outcome.session.language)
+    return opening(outcome.session, reminder)
 
 
 def act_on_session(
@@ -163,6 +167,8 @@ def apply_action(ctx: Context, session: Session, user: str, action: str) -> list
     else:
         outcome = flow.close(session, user=user, now=ctx.now)
     ctx.tx.save_session(outcome.session)
+    if action in AUDITED_ACTIONS:
+        audit_session(ctx, user, action, session.id)
     messages = present(outcome.session, outcome.effects, ctx.thread)
     if action == "ready" and not outcome.effects:
         messages.append(PrivateNotice(user, t("session.ready_noted", ctx.language), ctx.thread))

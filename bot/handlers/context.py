@@ -8,15 +8,16 @@ second time, and a crash before commit loses nothing the platform will not resen
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from bot.events import InboundEvent
 from bot.flows.method import Catalogue
 from bot.flows.session import RuleViolation
 from bot.i18n import t
-from bot.messages import Outbound, PrivateNotice, to_payload
+from bot.messages import AnchorView, Outbound, PrivateNotice, StepPost, ThreadNote, to_payload
 from storage.repositories import Store, Tx
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,9 @@ class Services:
     new_id: Callable[[], str]
     language: str = "en"
     timezone: str = "Europe/Amsterdam"
+    # the organisation's protocol reminder per language, over the catalogue's (issue 5)
+    protocol_reminders: Mapping[str, str] = field(default_factory=dict, hash=False)
+    files_dir: Path = Path("intervision-files")  # .ics files and digest charts are written here
 
 
 @dataclass
@@ -86,7 +90,11 @@ def handle(services: Services, event: InboundEvent, handler: Handler) -> bool:
             ]
         for message in messages:
             session_id = getattr(message, "session_id", None) or ctx.session_id
+            channel = where.channel
+            if isinstance(message, AnchorView | StepPost | ThreadNote) and message.session_id:
+                # the session's own channel, also for a command typed in a direct message
+                channel = tx.group_of_session(message.session_id).channel
             tx.enqueue(
-                where.platform, where.workspace, where.channel, session_id, to_payload(message), now
+                where.platform, where.workspace, channel, session_id, to_payload(message), now
             )
     return True

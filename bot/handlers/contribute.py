@@ -19,19 +19,21 @@ from bot.flows.session import Outcome, RuleViolation, Session
 from bot.handlers.command import apply_action
 from bot.handlers.context import Context
 from bot.handlers.present import present
+from bot.handlers.privacy import guarded_contribute, guarded_edit
 from bot.messages import Outbound
 
 BUTTON_ACTIONS = frozenset({"ready", "next", "pause", "resume", "close"})
 
 
 def on_reply(ctx: Context, event: InboundEvent) -> list[Outbound]:
-    """A reply in a session thread becomes a contribution to the current step."""
+    """A reply in a session thread becomes a contribution to the current step (its text
+    screened by the privacy guard first)."""
     assert isinstance(event, Reply)
     session = _thread_session(ctx, event)
     if session is None:
         return []
-    outcome = flow.contribute(
-        session, author=event.user, ref=event.ref, text=event.text, now=event.at
+    outcome = guarded_contribute(
+        ctx, session, author=event.user, ref=event.ref, text=event.text, at=event.at
     )
     return _save(ctx, outcome)
 
@@ -45,8 +47,8 @@ def on_adopt(ctx: Context, event: InboundEvent) -> list[Outbound]:
         raise RuleViolation("session.none_here")
     session = sessions[0]
     _enter(ctx, session)
-    outcome = flow.contribute(
-        session, author=event.author, ref=event.ref, text=event.text, now=event.at
+    outcome = guarded_contribute(
+        ctx, session, author=event.author, ref=event.ref, text=event.text, at=event.at
     )
     return _save(ctx, outcome)
 
@@ -57,7 +59,9 @@ def on_edit(ctx: Context, event: InboundEvent) -> list[Outbound]:
     session = _thread_session(ctx, event)
     if session is None:
         return []
-    outcome = flow.edit(session, editor=event.user, ref=event.ref, text=event.text, now=event.at)
+    outcome = guarded_edit(
+        ctx, session, editor=event.user, ref=event.ref, text=event.text, at=event.at
+    )
     return _save(ctx, outcome)
 
 
@@ -93,7 +97,8 @@ def on_button(ctx: Context, event: InboundEvent) -> list[Outbound]:
         return []
     session = ctx.tx.get_session(event.session_id)
     if session is None or not _same_place(ctx, session, event):
-        return []
+        # a guessed id, or one of another workspace: both are simply not found here
+        raise RuleViolation("session.not_found", session=event.session_id)
     return apply_action(ctx, session, event.user, event.action)
 
 

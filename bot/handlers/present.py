@@ -5,19 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot.flows.method import InputKind, Role, Speakers, Step
-from bot.flows.record import build_record
 from bot.flows.session import (
     Effect,
     Notice,
+    RecordApproved,
     Session,
     SessionClosed,
     SessionPaused,
     SessionResumed,
     StepOpened,
+    StepRevealed,
 )
+from bot.handlers.present_privacy import approved, closing, reveal_note
 from bot.i18n import t
 from bot.messages import AnchorView, Link, Outbound, PrivateNotice, StepPost, ThreadNote
-from bot.records import render_markdown
 
 
 def anchor(session: Session, *, update: bool = True) -> AnchorView:
@@ -61,6 +62,12 @@ def step_post(session: Session, step: Step) -> StepPost:
 def input_hint(session: Session, step: Step) -> str:
     """One line telling people how to take part in this step."""
     lang = session.language
+    hint = _input_hint(session, step)
+    return f"{hint}\n{t('step.input.private', lang)}" if step.private else hint
+
+
+def _input_hint(session: Session, step: Step) -> str:
+    lang = session.language
     if step.input is InputKind.VOTE:
         options = ", ".join(
             f"{n} = {o.label[lang]} (:{o.emoji}:)" for n, o in enumerate(step.options, 1)
@@ -80,13 +87,17 @@ def _listeners(step: Step, lang: str) -> str:
     return t("step.silent", lang, roles=roles)
 
 
-def opening(session: Session) -> list[Outbound]:
-    """Everything posted when a session starts: anchor, intake note, first step."""
+def opening(session: Session, protocol_reminder: str | None = None) -> list[Outbound]:
+    """Everything posted when a session starts: anchor, intake note, first step.
+
+    ``protocol_reminder`` replaces the catalogue's reminder (the organisation's own text).
+    """
     lang = session.language
     messages: list[Outbound] = [anchor(session, update=False)]
     messages.append(ThreadNote(session.id, t("session.intake", lang, owner=session.case_owner)))
     if session.method.protocol_reminder:
-        messages.append(ThreadNote(session.id, t("session.protocol_reminder", lang)))
+        reminder = protocol_reminder or t("session.protocol_reminder", lang)
+        messages.append(ThreadNote(session.id, reminder))
     messages.append(step_post(session, session.current_step))
     return messages
 
@@ -103,10 +114,14 @@ def present(session: Session, effects: Iterable[Effect], thread: str | None) -> 
         elif isinstance(effect, StepOpened):
             messages.append(step_post(session, session.method.step(effect.step_id)))
             anchor_changed = True
+        elif isinstance(effect, StepRevealed):
+            messages.append(reveal_note(session, effect.step_id))
         elif isinstance(effect, SessionClosed):
-            messages.append(ThreadNote(session.id, t("session.closed", lang)))
-            messages.append(ThreadNote(session.id, render_markdown(build_record(session))))
+            # The record waits for the case owner's approval (issue 5).
+            messages.extend(closing(session))
             anchor_changed = True
+        elif isinstance(effect, RecordApproved):
+            messages.extend(approved(session))
         elif isinstance(effect, SessionPaused | SessionResumed):
             key = "session.paused" if isinstance(effect, SessionPaused) else "session.resumed"
             messages.append(ThreadNote(session.id, t(key, lang)))
@@ -120,6 +135,9 @@ def _notice_params(notice: Notice, lang: str) -> dict[str, object]:
     params = dict(notice.params)
     if "role" in params:
         params["role"] = t(f"role.{Role(params['role']).value}", lang)
+    if "kinds" in params:  # identifier kinds the privacy guard found, by name only
+        kinds = [t(f"privacy.kind.{kind}", lang) for kind in params["kinds"]]
+        params["kinds"] = ", ".join(kinds)
     return params
 
 

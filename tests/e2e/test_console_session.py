@@ -63,6 +63,7 @@ def test_reactions_are_tallied_with_their_meaning_in_the_record(harness: Harness
     while _session(harness).current_step.id != reaction_step.id:
         harness.type("/as ben", "/intervision next")
     harness.type("/as clara", "+:fearful:", "/as david", "+:fearful:", "/as clara", "+:worried:")
+    harness.type("/as anna", "+:thinking_face:")  # three people took part: the tally is shown
     record = render_markdown(build_record(_session(harness)))
     assert ":fearful: (angst): 2" in record
     assert ":worried: (zorgen): 1" in record

@@ -70,6 +70,7 @@ def make_harness(
         new_id=lambda: f"s{next(ids)}",
         language=language,
         timezone=services.timezone,
+        files_dir=tmp_path / "files",
     )
     harness = Harness(services, clock)
     harness.console = ConsoleApp(services, Board(harness.out))

@@ -10,15 +10,21 @@ Syntax, one line at a time::
     /edit 5 new text             edit your message 5
     /delete 5                    delete your message 5
     /thread 1                    continue in the thread of message 1
+    /dm some text                a direct message to the bot (= /intervision private some text)
+    /later 2h                    let time pass (also 30m, 3d): deadlines and reminders fall due
     /quit
+
+Scheduled work (deadlines, reminders, CoP preparation) runs in a background scheduler; it
+and the typed lines take turns on ``lock``, so what they print never interleaves.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable
-from datetime import datetime
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 
 from bot.delivery import deliver_pending
 from bot.events import (
@@ -33,12 +39,14 @@ from bot.events import (
 from bot.handlers import dispatch
 from bot.handlers.context import Services
 from bot.i18n import t
-from bot.platforms.console.board import Board
+from bot.platforms.console.board import Board, clean
 from bot.platforms.console.messenger import ConsoleMessenger
 
 WORKSPACE = "local"
 CHANNEL = "console"
 _REACTION = re.compile(r"^([+-]):([a-z0-9_+\-]+):\s*(\S+)?$")
+_PRIVATE = re.compile(r"^(/intervision\s+(?:private|dm))\s.*", re.DOTALL)
+_LATER = re.compile(r"^/later\s+(\d{1,4})\s*([mhd])$")
 
 
 class ConsoleApp:
@@ -53,6 +61,10 @@ class ConsoleApp:
         self.messenger = ConsoleMessenger(board)
         self.user = user
         self._ids = itertools.count(1)
+        self.lock = threading.RLock()
+        # Set by the composition for ``/later``: moves the clock on; runs what fell due.
+        self.travel: Callable[[timedelta], None] | None = None
+        self.run_due: Callable[[], object] | None = None
 
     def run(self, lines: Iterable[str], *, echo_commands: bool = True) -> None:
         """Feed every line until the end of input or ``/quit``."""
@@ -68,17 +80,39 @@ class ConsoleApp:
         if line in ("/quit", "/exit"):
             return False
         if echo_commands and line.startswith(("/intervision", "/edit", "/delete", "+:", "-:")):
-            self.board.out.write(f"{self.user}> {line}\n")
-        event = self._event_for(line)
-        if event is not None:
-            dispatch(self.services, event)
-            self.flush()
+            self.board.out.write(f"{clean(self.user)}> {clean(_echoed(line))}\n")
+        with self.lock:
+            if line.startswith("/later"):
+                self._later(line)
+                return True
+            event = self._event_for(line)
+            if event is not None:
+                dispatch(self.services, event)
+                self.flush()
         return True
 
     def flush(self) -> None:
         """Send everything the outbox holds for the console."""
-        while deliver_pending(self.services.store, self.messenger, self.services.clock):
-            pass
+        with self.lock:
+            while deliver_pending(self.services.store, self.messenger, self.services.clock):
+                pass
+
+    def _later(self, line: str) -> None:
+        """``/later 2h``: move the clock on and run the work that fell due."""
+        match = _LATER.match(line)
+        if match is None or self.travel is None:
+            self.board.note(t("console.help", self._language()))
+            return
+        amount, unit = int(match.group(1)), match.group(2)
+        delta = {"m": timedelta(minutes=amount), "h": timedelta(hours=amount)}.get(
+            unit, timedelta(days=amount)
+        )
+        self.travel(delta)
+        now = self.services.clock().strftime("%Y-%m-%d %H:%M UTC")
+        self.board.note(t("console.later", self._language(), now=now))
+        if self.run_due is not None:
+            self.run_due()
+        self.flush()
 
     def _event_for(self, line: str) -> InboundEvent | None:
         now = self.services.clock()
@@ -101,6 +135,9 @@ class ConsoleApp:
         reaction = _REACTION.match(line)
         if reaction:
             return self._reaction(*reaction.groups(), now=now)
+        if line.startswith("/dm "):  # a direct message to the bot: a private contribution
+            text = f"private {line[4:].strip()}"
+            return Command(self._id(), self._where(), self.user, text, now)
         if line.startswith("/"):
             self.board.note(t("console.help", self._language()))
             return None
@@ -146,3 +183,8 @@ class ConsoleApp:
 
     def _language(self) -> str:
         return self.services.language
+
+
+def _echoed(line: str) -> str:
+    """A typed line as the channel shows it: a private contribution's text is not shown."""
+    return _PRIVATE.sub(r"\1 …", line)

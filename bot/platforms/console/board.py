@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TextIO
 
 BOT_NAME = "intervision"
+
+# ANSI/VT escape sequences (CSI, OSC and two-character ones) and every other control
+# character but line break and tab: user text must not move the cursor, recolour or
+# retitle the terminal, or hide what was printed before it.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI ... final byte
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC ... BEL or ST
+    r"|\x1b[@-_]?"  # other two-character escapes, or a lone ESC
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def clean(text: str) -> str:
+    """``text`` without terminal escape sequences and control characters (``\\n`` and
+    ``\\t`` stay; carriage returns go, so a line cannot overwrite what came before it)."""
+    return _ESCAPES.sub("", text)
 
 
 @dataclass
@@ -34,25 +51,30 @@ class Board:
     def replace(self, ref: str, text: str) -> None:
         line = self.lines[ref]
         line.text = text
-        self.out.write(f"{self._indent(line)}[{ref}] (edited) {line.author}: {_shown(text)}\n")
+        self.out.write(
+            f"{self._indent(line)}[{ref}] (edited) {clean(line.author)}: {_shown(text)}\n"
+        )
 
     def print(self, line: Line) -> None:
-        self.out.write(f"{self._indent(line)}[{line.ref}] {line.author}: {_shown(line.text)}\n")
+        self.out.write(
+            f"{self._indent(line)}[{line.ref}] {clean(line.author)}: {_shown(line.text)}\n"
+        )
 
     def private(self, user: str, text: str, thread: str | None) -> None:
         indent = "    " if thread else ""
-        self.out.write(f"{indent}(only {user}) {_shown(text)}\n")
+        self.out.write(f"{indent}(only {clean(user)}) {_shown(text)}\n")
 
     def direct(self, user: str, text: str) -> None:
-        self.out.write(f"(direct message to {user}) {_shown(text)}\n")
+        self.out.write(f"(direct message to {clean(user)}) {_shown(text)}\n")
 
     def note(self, text: str) -> None:
-        self.out.write(f"* {text}\n")
+        self.out.write(f"* {clean(text)}\n")
 
     def _indent(self, line: Line) -> str:
         return "    " if line.thread else ""
 
 
 def _shown(text: str) -> str:
-    """Continuation lines of a multi-line message stay indented under it."""
-    return text.replace("\n", "\n      ")
+    """Continuation lines of a multi-line message stay indented under it; control
+    characters and escape sequences in it are dropped (``clean``)."""
+    return clean(text).replace("\n", "\n      ")

@@ -27,6 +27,8 @@ def demo_script(method: Method, language: str) -> list[str]:
         lines.extend(_step_lines(method, step, number, language, try_owner=not owner_tried))
         owner_tried = owner_tried or step.is_silent(Role.CASE_OWNER)
         lines.extend([f"/as {FACILITATOR}", "/intervision next"])
+    # The record is posted only once the case owner approved it (issue 5).
+    lines.extend([f"/as {OWNER}", "/intervision approve"])
     return lines
 
 
@@ -62,8 +64,9 @@ def _step_lines(
             key = "demo.facilitator"
         else:
             key = f"demo.group.{index % 3 + 1}"
-        lines.extend([f"/as {person}", t(key, lang)])
-    if try_owner and step.is_silent(Role.CASE_OWNER):
+        said = t(key, lang)
+        lines.extend([f"/as {person}", f"/intervision private {said}" if step.private else said])
+    if try_owner and step.is_silent(Role.CASE_OWNER) and not step.private:
         lines.extend([f"/as {OWNER}", t("demo.owner_interrupts", lang)])
     return lines
 

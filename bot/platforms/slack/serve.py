@@ -25,7 +25,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot.bootstrap import build_services
+from bot.bootstrap import build_services, start_scheduler
 from bot.config import Settings, load_settings
 from bot.platforms.slack.app import SlackApp, build_slack_app
 
@@ -115,9 +115,13 @@ def build(settings: Settings) -> SlackApp:
 
 
 def create_wsgi_app() -> WSGIApplication:
-    """WSGI factory for a production server: settings from the environment, pump started."""
-    slack = build(load_settings())
+    """WSGI factory for a production server: settings from the environment, pump and
+    scheduler started (with several processes on PostgreSQL, one of them is elected to run
+    the scheduler)."""
+    settings = load_settings()
+    slack = build(settings)
     OutboxPump(slack.outbox.drain).start()
+    start_scheduler(slack.outbox.services, settings, after_run=slack.outbox.drain)
     return wsgi_app(slack)
 
 
@@ -126,11 +130,13 @@ def serve(settings: Settings) -> int:
     slack = build(settings)
     pump = OutboxPump(slack.outbox.drain)
     pump.start()
+    scheduler = start_scheduler(slack.outbox.services, settings, after_run=slack.outbox.drain)
     try:
         if settings.slack_app_token:
             return _serve_socket_mode(slack, settings.slack_app_token)
         return _serve_http(slack, settings.port)
     finally:
+        scheduler.stop()
         pump.stop()
 
 

@@ -47,8 +47,11 @@ def test_a_whole_session_runs_from_the_slash_command_to_the_record_in_the_thread
     discomfort = _step_post(slack, thread, 3)
     assert slack.react(CLARA, "fearful", discomfort["ts"]).status == 200
     assert slack.react(DAVID, "fearful", discomfort["ts"]).status == 200
+    assert slack.react(OWNER, "worried", discomfort["ts"]).status == 200  # three took part
     for _ in range(5):
         assert slack.command("next").status == 200
+    assert "Record:" not in slack.thread_text(thread)  # not before the case owner approved
+    assert slack.command("approve", user=OWNER).status == 200
 
     anchor = plain(slack.fake.message(CHANNEL, thread)["blocks"])
     assert "Step 7 of 7" in anchor
