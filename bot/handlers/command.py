@@ -40,7 +40,7 @@ def command_handler(subcommands: Mapping[str, SubCommand]) -> Handler:
         if chosen is not None:
             return chosen(ctx, event, words[1:])
         unknown = t("command.unknown", ctx.language, command=sub)
-        return [_private(ctx, event.user, f"{unknown}\n\n{t('help', ctx.language)}")]
+        return [_private(ctx, event.user, f"{unknown}\n\n{help_text(ctx.language)}")]
 
     return on_command
 
@@ -65,7 +65,15 @@ def _methods_command(ctx: Context, event: Command, words: list[str]) -> list[Out
 
 
 def _help_command(ctx: Context, event: Command, words: list[str]) -> list[Outbound]:
-    return [_private(ctx, event.user, t("help", ctx.language))]
+    return [_private(ctx, event.user, help_text(ctx.language))]
+
+
+HELP_SECTIONS = ("help", "help.privacy", "help.cop")
+
+
+def help_text(language: str) -> str:
+    """The help: sessions first, then privacy, then time and the Community of Practice."""
+    return "\n\n".join(t(key, language) for key in HELP_SECTIONS)
 
 
 def parse_start(words: list[str], invoker: str) -> StartRequest:
