@@ -54,12 +54,16 @@ from sqlalchemy.pool import NullPool
 
 from bot.handlers.context import Services
 from bot.handlers.cop import COP_JOBS
+from bot.handlers.retention import purge_expired
 from bot.handlers.timers import SESSION_JOBS, Job, run_due
 
 logger = logging.getLogger(__name__)
 
 JOBS: dict[str, Job] = {**SESSION_JOBS, **COP_JOBS}
 POLL_JOB_ID = "intervision-due-work"
+RETENTION_JOB_ID = "intervision-retention"
+# Retention is counted in days; purging a few times a day keeps data at most hours too long.
+RETENTION_EVERY_HOURS = 6
 DEFAULT_NAME = "intervision"
 JOB_TABLE = "apscheduler_jobs"
 # Any constant will do; it only has to be the same in every process of a deployment.
@@ -114,6 +118,21 @@ def run_job(name: str) -> int:
             except Exception as error:  # the next poll tries again
                 logger.error("after running due work: %s", type(error).__name__)
     return ran
+
+
+def run_retention(name: str) -> int:
+    """The scheduled purge: delete what the groups' retention periods no longer allow.
+
+    Returns:
+        How many sessions were purged.
+    """
+    entry = _REGISTRY.get(name)
+    if entry is None:
+        logger.warning("no services registered as %r in this process; nothing purged", name)
+        return 0
+    with entry.guard:
+        report = purge_expired(entry.services)
+    return len(report.sessions)
 
 
 class Scheduler:
@@ -225,6 +244,15 @@ class Scheduler:
             id=POLL_JOB_ID,
             replace_existing=True,
             next_run_time=datetime.now(UTC),  # catch up on what was missed at once
+        )
+        scheduler.add_job(
+            run_retention,
+            "interval",
+            hours=RETENTION_EVERY_HOURS,
+            args=[self.name],
+            id=RETENTION_JOB_ID,
+            replace_existing=True,
+            next_run_time=datetime.now(UTC),
         )
         self._aps = scheduler
         self._leading.set()

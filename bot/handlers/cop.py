@@ -50,6 +50,7 @@ from bot.flows.cop import (
     Audience,
     Cop,
     ScheduleError,
+    SessionSummary,
     agenda_for,
     digest,
     excluded,
@@ -66,6 +67,7 @@ from bot.handlers.context import Context
 from bot.handlers.timers import Job, JobContext, JobResult, local_time, parse_day
 from bot.i18n import t
 from bot.messages import DirectMessage, Outbound, PrivateNotice
+from storage.privacy_repository import PrivacyRepository
 from storage.repositories import Group, Tx
 from storage.time_repository import DueJob, StoredCop, TimeRepository, cop_calendar
 
@@ -488,6 +490,13 @@ def digest_text(ctx: JobContext, stored: StoredCop, meeting: datetime) -> str:
             continue
         if channel == group.channel or people & set(session.members()):
             summaries.append(summary_of(session))
+    # Sessions past their retention period survive only as counts; those of the CoP's own
+    # channel still count (who took part is gone with them, so other channels' cannot).
+    summaries += [
+        SessionSummary(s.method_id, s.started_at, s.participants, s.contributions)
+        for s in PrivacyRepository(ctx.tx).summaries([group.id], since=since)
+        if s.started_at < until
+    ]
     found = digest(summaries, since, until)
     methods = ", ".join(
         f"{_method_name(ctx, method, lang)} ({count})" for method, count in found.methods

@@ -362,3 +362,16 @@ def test_terminal_escape_sequences_in_user_text_are_not_printed(harness: Harness
     assert "\x1b" not in out
     assert "\r" not in out
     assert "[5] anna: A case red" in out
+
+
+def test_the_scheduler_purges_expired_sessions_on_its_own(harness: Harness) -> None:
+    from bot.scheduler import register, run_retention, unregister
+
+    _run_session(harness)
+    harness.clock.advance(timedelta(days=31))
+    register("retention-test", harness.services)
+    try:
+        assert run_retention("retention-test") == 1
+    finally:
+        unregister("retention-test")
+    assert _session_ids(harness) == []

@@ -25,7 +25,7 @@ from sqlalchemy import text
 from bot import scheduler as scheduler_module
 from bot.events import Command, Where
 from bot.handlers import dispatch
-from bot.scheduler import POLL_JOB_ID, Scheduler
+from bot.scheduler import POLL_JOB_ID, RETENTION_JOB_ID, Scheduler
 from storage.crypto import configure_cipher, current_cipher
 from tests.support.app import Harness, make_harness
 from tests.support.databases import postgres_schema_url
@@ -109,7 +109,8 @@ def test_work_missed_while_the_scheduler_was_down_runs_late_after_a_restart(
         scheduler.stop()  # the process goes down before the deadline
         with harness.services.store.engine.connect() as connection:
             stored = connection.execute(text("SELECT id FROM apscheduler_jobs")).scalars().all()
-        assert stored == [POLL_JOB_ID]  # the polling job is kept in the job store
+        # the polling job and the retention purge are kept in the job store
+        assert sorted(stored) == sorted([POLL_JOB_ID, RETENTION_JOB_ID])
 
         traveller.shift(timedelta(hours=5))  # down for five hours
         assert _step(harness) == 1

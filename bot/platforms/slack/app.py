@@ -28,6 +28,7 @@ from bot.handlers.context import Services
 from bot.platforms.slack import listeners
 from bot.platforms.slack.messenger import SlackMessenger, make_client
 from storage.crypto import current_cipher
+from storage.log_guard import drop_debug
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,15 @@ BOT_SCOPES = (
     "im:write",
 )
 """What the bot asks for at install; the same list is in ``slack/manifest.yaml``."""
+
+SLACK_LOGGERS = (
+    "slack_sdk.web.base_client",
+    "slack_sdk.web.client",
+    "slack_sdk.socket_mode",
+    "slack_bolt.App",
+    "slack_bolt.oauth",
+    "slack_bolt.adapter.wsgi",
+)
 
 _SECRET_PREFIX = "enc:"  # noqa: S105 - a marker, not a secret
 _TOKEN_FIELDS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
@@ -161,6 +171,8 @@ def build_slack_app(
     """
     if not settings.slack_signing_secret:
         raise ConfigurationError("set SLACK_SIGNING_SECRET (Basic Information > App Credentials)")
+    # slack_sdk and Bolt log request and response bodies (what people wrote) at DEBUG.
+    drop_debug(SLACK_LOGGERS)
     web = client or make_client(settings.slack_api_url, settings.slack_bot_token)
     options: dict[str, Any] = {
         "signing_secret": settings.slack_signing_secret,

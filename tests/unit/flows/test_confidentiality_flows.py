@@ -201,7 +201,7 @@ def test_a_withdrawn_contribution_keeps_no_text(session) -> None:
     assert session.contributions[0].text == ""
 
 
-# --- tallies only with three people ----------------------------------------------------------------
+# --- tallies only with three people ---------------------------------------------------------
 
 
 def _react(session, user, emoji):

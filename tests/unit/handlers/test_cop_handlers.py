@@ -332,3 +332,26 @@ def test_the_plan_rolls_forward_to_the_following_meeting(harness: Harness) -> No
     assert [text[:40] for _, text in _dms(out) if "To do" in text or "Reminder" in text] == [
         "To do for IMS CoP: yesterday's meeting ("
     ]
+
+
+def test_the_digest_counts_sessions_already_purged_for_retention(harness: Harness) -> None:
+    from bot.handlers.retention import purge_expired
+
+    _cop_setup(harness)
+    harness.clock.now = _utc(2026, 12, 1, 9, 0)
+    harness.type(
+        "/as ben",
+        "/intervision start ims owner=anna with=clara,david",
+        "/as anna",
+        "My case, pseudonymised.",
+        "/as ben",
+        "/intervision close",
+        "/as anna",
+        "/intervision approve",
+    )
+    assert purge_expired(harness.services, _utc(2027, 1, 2, 9, 0)).sessions
+
+    out = _travel(harness, _utc(2027, 1, 5, 15, 1))
+
+    ((_, text),) = _dms(out)
+    assert "1 intervision session(s)" in text
