@@ -216,6 +216,9 @@ class Tx:
     def __init__(self, db: DbSession, methods: MethodLookup) -> None:
         self._db = db
         self._methods = methods
+        # Contributions as this transaction last read or wrote them, by session: saving
+        # compares against these instead of reading (and decrypting) every reply again.
+        self._known: dict[str, dict[str, Contribution]] = {}
 
     @property
     def db(self) -> DbSession:
@@ -572,7 +575,7 @@ class Tx:
                 select(VoteRow).where(VoteRow.session_id.in_(ids)).order_by(VoteRow.id),
             )
         )
-        return [
+        built = [
             Session(
                 id=row.id,
                 method=self._method(row.method_id),
@@ -613,6 +616,9 @@ class Tx:
             )
             for row in rows
         ]
+        for session in built:
+            self._known[session.id] = {c.ref: c for c in session.contributions}
+        return built
 
     def _sync_parts(self, session: Session) -> None:
         self._sync_runs(session)
@@ -646,32 +652,33 @@ class Tx:
         )
 
     def _sync_contributions(self, session: Session) -> None:
-        stored = {
-            row.ref: row
-            for row in _fresh(
-                self._db, select(ContributionRow).where(ContributionRow.session_id == session.id)
-            )
-        }
-        wanted = {
-            c.ref: {
-                "step_id": c.step_id,
-                "author": c.author,
-                "text": c.text,
-                "at": c.at,
-                "edited_at": c.edited_at,
-                "withdrawn": c.withdrawn,
-                "counted": c.counted,
-                "held": c.held,
-            }
-            for c in session.contributions
-        }
-        self._apply(
-            ContributionRow,
-            session.id,
-            stored,
-            wanted,
-            new_row=lambda ref, values: {"ref": ref, **values},
+        """Insert new replies, update changed ones, delete gone ones.
+
+        Only ids and refs are read; a reply equal to the one this transaction loaded is
+        left alone, so a save costs one decryption per changed reply, not per reply.
+        """
+        known = self._known.get(session.id, {})
+        query = select(ContributionRow.ref, ContributionRow.id).where(
+            ContributionRow.session_id == session.id
         )
+        stored: dict[str, int] = {ref: row_id for ref, row_id in self._db.execute(query).all()}
+        wanted = {c.ref: c for c in session.contributions}
+        self._delete(
+            ContributionRow, [row_id for ref, row_id in stored.items() if ref not in wanted]
+        )
+        for ref, contribution in wanted.items():
+            if ref not in stored:
+                self._insert_all(
+                    ContributionRow, [{"session_id": session.id, **_values(contribution)}]
+                )
+            elif known.get(ref) != contribution:
+                self._db.execute(
+                    update(ContributionRow)
+                    .where(ContributionRow.id == stored[ref])
+                    .values(**_values(contribution)),
+                    execution_options={"synchronize_session": False},
+                )
+        self._known[session.id] = wanted
 
     def _sync_reactions(self, session: Session) -> None:
         stored = {
@@ -753,6 +760,21 @@ class Tx:
         # read back in (contributions, votes).
         for row in rows:
             self._db.execute(insert(model).values(**row))
+
+
+def _values(contribution: Contribution) -> dict[str, Any]:
+    """The contribution row's columns for ``contribution``."""
+    return {
+        "ref": contribution.ref,
+        "step_id": contribution.step_id,
+        "author": contribution.author,
+        "text": contribution.text,
+        "at": contribution.at,
+        "edited_at": contribution.edited_at,
+        "withdrawn": contribution.withdrawn,
+        "counted": contribution.counted,
+        "held": contribution.held,
+    }
 
 
 def _utcnow() -> datetime:
