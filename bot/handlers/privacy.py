@@ -221,7 +221,11 @@ def privacy_command(ctx: Context, event: Command, words: list[str]) -> list[Outb
 
 
 def _describe(ctx: Context, privacy: GroupPrivacy) -> str:
-    lang = ctx.language
+    return privacy_text(privacy, ctx.language)
+
+
+def privacy_text(privacy: GroupPrivacy, lang: str) -> str:
+    """A group's privacy settings in words."""
     reminder = privacy.protocol_reminder or t("privacy.protocol_standard", lang)
     return t(
         "privacy.settings",

@@ -37,9 +37,12 @@ from slack_sdk.models.views import View
 
 from bot.delivery import deliver_pending
 from bot.events import InboundEvent
+from bot.flows.group_settings import timing_of
 from bot.flows.method import Catalogue
 from bot.handlers import dispatch
 from bot.handlers.context import Services
+from bot.handlers.privacy import privacy_of, privacy_text
+from bot.handlers.timers import settings_text
 from bot.i18n import LANGUAGES, t
 from bot.messages import PrivateNotice
 from bot.platforms.slack import parse
@@ -47,6 +50,7 @@ from bot.platforms.slack.ids import COMMAND, NAMED_RECORD_OPTION, Action, Callba
 from bot.platforms.slack.messenger import SlackMessenger
 from bot.platforms.slack.render import escape, fill, sections, text
 from bot.ports import Delivery, PermanentFailure, TemporaryFailure
+from storage.repositories import Group
 
 logger = logging.getLogger(__name__)
 
@@ -337,33 +341,56 @@ def start_modal(
 
 
 def home_view(services: Services, workspace: str, user: str, lang: str) -> dict[str, Any]:
-    """The App Home tab: the user's open sessions in this workspace."""
+    """The App Home tab: the user's open sessions in this workspace, and their groups' settings."""
+    found = open_sessions_of(services, workspace, user)
     lines = [
         "• "
         + fill(
             "slack.home.session",
             lang,
             method=escape(session.method.names.get(lang) or session.method.id),
-            channel=f"<#{channel}>" if channel.isalnum() else escape(channel),
+            channel=_channel_link(group.channel),
             number=str(session.step_number),
             count=str(len(session.method.steps)),
             status=escape(t(f"status.{session.status.value}", lang)),
         )
-        for session, channel in open_sessions_of(services, workspace, user)
+        for session, group in found
     ]
     body = "\n".join(lines) if lines else escape(text("slack.home.none", lang))
     title = SectionBlock(
         text=MarkdownTextObject(text=f"*{escape(text('slack.home.title', lang))}*")
     )
-    view = View(type="home", blocks=[title, *sections(body)][:100])
+    blocks = [title, *sections(body)]
+    groups = {group.id: group for _, group in found}
+    if groups:
+        heading = f"*{escape(t('slack.home.groups', lang))}*"
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=heading)))
+        for group in groups.values():
+            blocks.extend(sections(_group_settings(group, lang)))
+    view = View(type="home", blocks=blocks[:100])
     built: dict[str, Any] = view.to_dict()
     return built
 
 
-OpenSessions = Callable[[Services, str, str], list[tuple[Any, str]]]
+def _group_settings(group: Group, lang: str) -> str:
+    timing = timing_of(group.settings, group.timezone)
+    link = _channel_link(group.channel)
+    head = t("slack.home.group", lang, channel=link, code=group.language)
+    details = f"{settings_text(timing, lang)}\n{privacy_text(privacy_of(group.settings), lang)}"
+    return f"{head}\n{escape(details)}"
 
 
-def open_sessions_of(services: Services, workspace: str, user: str) -> list[tuple[Any, str]]:
-    """The user's open sessions as (session, channel)."""
+def _channel_link(channel: str) -> str:
+    return f"<#{channel}>" if channel.isalnum() else escape(channel)
+
+
+OpenSessions = Callable[[Services, str, str], list[tuple[Any, Group]]]
+
+
+def open_sessions_of(services: Services, workspace: str, user: str) -> list[tuple[Any, Group]]:
+    """The user's open sessions with their groups."""
     with services.store.transaction() as tx:
-        return list(tx.open_sessions_of_user(parse.PLATFORM, workspace, user))
+        return [
+            (session, tx.group_of_session(session.id))
+            for session, _ in tx.open_sessions_of_user(parse.PLATFORM, workspace, user)
+        ]

@@ -310,3 +310,14 @@ def test_the_app_home_tab_hides_sessions_of_groups_one_is_not_in(slack: Slack) -
     slack.event({"type": "app_home_opened", "user": outsider, "channel": "D0000002", "tab": "home"})
 
     assert "no open sessions" in plain(slack.fake.home[outsider]["blocks"]).lower()
+
+
+def test_the_app_home_tab_shows_the_settings_of_the_users_groups(slack: Slack) -> None:
+    _start(slack)
+    slack.event({"type": "app_home_opened", "user": OWNER, "channel": "D0000001", "tab": "home"})
+
+    home = plain(slack.fake.home[OWNER]["blocks"])
+    assert "Your groups' settings" in home
+    assert "(language: en)" in home
+    assert "50%" in home  # the reminder offsets
+    assert "30" in home  # the retention period in days
