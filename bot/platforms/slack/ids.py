@@ -29,6 +29,7 @@ class Callback(StrEnum):
     """``callback_id`` of modals and shortcuts."""
 
     START_MODAL = "intervision_start"
+    SCHEDULE_MODAL = "intervision_cop_schedule"
     ADOPT_SHORTCUT = "intervision_adopt"
 
 
@@ -46,3 +47,5 @@ class Field(StrEnum):
 
 
 NAMED_RECORD_OPTION = "named"
+SCHEDULE_FIELD = "schedule"
+"""``block_id`` and ``action_id`` of the one input of the CoP schedule modal."""

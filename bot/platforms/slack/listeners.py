@@ -26,6 +26,7 @@ from slack_sdk.models.blocks import (
     MarkdownTextObject,
     NumberInputElement,
     Option,
+    PlainTextInputElement,
     PlainTextObject,
     RadioButtonsElement,
     SectionBlock,
@@ -46,7 +47,14 @@ from bot.handlers.timers import settings_text
 from bot.i18n import LANGUAGES, t
 from bot.messages import PrivateNotice
 from bot.platforms.slack import parse
-from bot.platforms.slack.ids import COMMAND, NAMED_RECORD_OPTION, Action, Callback, Field
+from bot.platforms.slack.ids import (
+    COMMAND,
+    NAMED_RECORD_OPTION,
+    SCHEDULE_FIELD,
+    Action,
+    Callback,
+    Field,
+)
 from bot.platforms.slack.messenger import SlackMessenger
 from bot.platforms.slack.render import escape, fill, sections, text
 from bot.ports import Delivery, PermanentFailure, TemporaryFailure
@@ -56,6 +64,7 @@ logger = logging.getLogger(__name__)
 
 MAX_DRAIN_ROUNDS = 100
 LOCALE_TTL_SECONDS = 3600.0
+DEFAULT_SCHEDULE_TEXT = "quarterly first tuesday 14:00 Europe/Zurich at "
 LANGUAGE_NAMES = {"nl": "Nederlands", "de": "Deutsch", "en": "English"}
 
 Payload = Mapping[str, Any]
@@ -97,6 +106,12 @@ class Listeners:
         workspace, user = parse.workspace_of(body), str(body.get("user_id", ""))
         language = self.language_of(workspace, user)
         command_text = str(body.get("text", ""))
+        if parse.wants_schedule_modal(command_text):
+            view = schedule_modal(
+                language or self.services.language, str(body.get("channel_id", ""))
+            )
+            client.views_open(trigger_id=str(body.get("trigger_id", "")), view=view)
+            return
         if parse.wants_start_modal(command_text):
             self._join(client, str(body.get("channel_id", "")))
             self.open_start_modal(client, body, language)
@@ -131,6 +146,14 @@ class Listeners:
         ack(
             response_action="errors",
             errors={block: t(key, lang, **params) for block, (key, params) in errors.items()},
+        )
+
+    def on_schedule_submitted(self, body: Payload) -> None:
+        """(lazy) The CoP schedule modal: the same as ``/intervision cop schedule <text>``."""
+        user = str((body.get("user") or {}).get("id", ""))
+        language = self.language_of(parse.workspace_of(body), user)
+        self.run(
+            parse.parse_schedule_submission(body, now=self.services.clock(), language=language)
         )
 
     def on_start_submitted(self, body: Payload) -> None:
@@ -236,12 +259,39 @@ def register(app: App, services: Services, messenger: SlackMessenger) -> Outbox:
     app.view(Callback.START_MODAL.value)(
         ack=listeners.ack_start, lazy=[listeners.on_start_submitted]
     )
+    app.view(Callback.SCHEDULE_MODAL.value)(ack=_ack, lazy=[listeners.on_schedule_submitted])
     app.shortcut(Callback.ADOPT_SHORTCUT.value)(ack=_ack, lazy=[listeners.on_adopt])
     app.error(listeners.on_error)
     return outbox
 
 
 # --- views ------------------------------------------------------------------------------------
+
+
+def schedule_modal(lang: str, channel: str) -> dict[str, Any]:
+    """When and where the channel's CoP meets, in the words ``cop schedule`` understands."""
+    view = View(
+        type="modal",
+        callback_id=Callback.SCHEDULE_MODAL.value,
+        title=PlainTextObject(text=text("slack.schedule.title", lang)[:24]),
+        submit=PlainTextObject(text=text("slack.modal.submit", lang)[:24]),
+        close=PlainTextObject(text=text("slack.modal.cancel", lang)[:24]),
+        private_metadata=parse.modal_metadata(channel),
+        blocks=[
+            InputBlock(
+                block_id=SCHEDULE_FIELD,
+                label=_label("slack.schedule.label", lang),
+                element=PlainTextInputElement(
+                    action_id=SCHEDULE_FIELD,
+                    initial_value=DEFAULT_SCHEDULE_TEXT,
+                    max_length=300,
+                ),
+                hint=text("slack.schedule.hint", lang),
+            )
+        ],
+    )
+    built: dict[str, Any] = view.to_dict()
+    return built
 
 
 def _label(key: str, lang: str) -> PlainTextObject:

@@ -30,7 +30,7 @@ from bot.events import (
     Where,
 )
 from bot.flows.session import Mode
-from bot.platforms.slack.ids import NAMED_RECORD_OPTION, Action, Field
+from bot.platforms.slack.ids import NAMED_RECORD_OPTION, SCHEDULE_FIELD, Action, Field
 
 PLATFORM = "slack"
 
@@ -85,6 +85,29 @@ def parse_command(body: Payload, *, now: datetime, language: str | None = None) 
         where=Where(PLATFORM, workspace_of(body), str(body.get("channel_id", ""))),
         user=str(body.get("user_id", "")),
         text=normalise_mentions(str(body.get("text", ""))).strip(),
+        at=now,
+        language=language,
+    )
+
+
+def wants_schedule_modal(text: str) -> bool:
+    """``cop schedule`` with nothing after it opens the schedule modal."""
+    return [word.lower() for word in command_words(text)] == ["cop", "schedule"]
+
+
+def parse_schedule_submission(
+    body: Payload, *, now: datetime, language: str | None = None
+) -> Command:
+    """The submitted CoP schedule modal as the ``cop schedule <text>`` command it stands for."""
+    view = body.get("view") or {}
+    meta = json.loads(view.get("private_metadata") or "{}")
+    state = (view.get("state") or {}).get("values") or {}
+    typed = str(((state.get(SCHEDULE_FIELD) or {}).get(SCHEDULE_FIELD) or {}).get("value") or "")
+    return Command(
+        event_id=f"view:{body.get('trigger_id') or view.get('id', '')}:{view.get('hash', '')}",
+        where=Where(PLATFORM, workspace_of(body), str(meta.get("channel", ""))),
+        user=str((body.get("user") or {}).get("id", "")),
+        text=f"cop schedule {' '.join(typed.split())}".strip(),
         at=now,
         language=language,
     )
