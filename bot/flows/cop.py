@@ -29,11 +29,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from dateutil.rrule import rrule, rrulestr
 
+from bot.flows.errors import KeyedError
 from bot.flows.session import RuleViolation, Session
 from bot.flows.timing import TimingError, WorkingCalendar, wall_clock, zone
 
@@ -63,13 +63,8 @@ _TIME_PARTS = frozenset({"BYHOUR", "BYMINUTE", "BYSECOND"})
 _MAX_EXCLUDED_IN_A_ROW = 1000
 
 
-class ScheduleError(ValueError):
+class ScheduleError(KeyedError, ValueError):
     """A schedule that cannot be understood or used. ``key`` names the catalogue message."""
-
-    def __init__(self, key: str, **params: Any) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
 
 
 # The meeting series.

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from bot.flows.errors import KeyedError
 from bot.flows.method import AdvanceRule, InputKind, Method, Role, Speakers, Step
 
 
@@ -28,13 +29,8 @@ class Mode(StrEnum):
     ASYNC = "async"
 
 
-class RuleViolation(Exception):
+class RuleViolation(KeyedError):
     """A person asked for something the method or the session state does not allow."""
-
-    def __init__(self, key: str, **params: Any) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
+
+from bot.flows.errors import KeyedError
 
 # The longest run of quiet days next_allowed will look through before giving up (a calendar
 # whose every day is a holiday is a configuration error, not a reason to loop forever).
@@ -39,13 +40,8 @@ DEFAULT_COUNTRY = "NL"
 DEFAULT_REMINDER_OFFSETS: tuple[float, ...] = (0.5,)
 
 
-class TimingError(ValueError):
+class TimingError(KeyedError, ValueError):
     """A working-time setting that cannot be used. ``key`` names the catalogue message."""
-
-    def __init__(self, key: str, **params: Any) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
 
 
 @dataclass(frozen=True)

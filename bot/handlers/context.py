@@ -14,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.events import InboundEvent
+from bot.flows.errors import KeyedError
 from bot.flows.method import Catalogue
-from bot.flows.session import RuleViolation
 from bot.i18n import t
 from bot.messages import AnchorView, Outbound, PrivateNotice, StepPost, ThreadNote, to_payload
 from storage.repositories import Store, Tx
@@ -57,8 +57,8 @@ Handler = Callable[[Context, InboundEvent], list[Outbound]]
 def handle(services: Services, event: InboundEvent, handler: Handler) -> bool:
     """Run ``handler`` for ``event`` exactly once.
 
-    A ``RuleViolation`` becomes a private notice to the person who acted, in their
-    language; the session is left as it was.
+    A refusal (any ``KeyedError``: a rule, a schedule, a time setting) becomes a private
+    notice to the person who acted, in their language; the session is left as it was.
 
     Returns:
         False when the event had been handled before (a platform retry).
@@ -82,7 +82,7 @@ def handle(services: Services, event: InboundEvent, handler: Handler) -> bool:
         ctx = Context(tx, services, now, language, thread=where.thread)
         try:
             messages = handler(ctx, event)
-        except RuleViolation as refusal:
+        except KeyedError as refusal:
             messages = [
                 PrivateNotice(
                     event.user, t(refusal.key, ctx.language, **refusal.params), ctx.thread
