@@ -117,6 +117,8 @@ def test_work_missed_while_the_scheduler_was_down_runs_late_after_a_restart(
         restarted = _live(harness)
         try:
             wait_for(lambda: _step(harness) == 2)
+            # the step moves in the job's transaction; the console prints just after it
+            wait_for(lambda: "The time for step 1 of 6" in harness.transcript)
             assert harness.transcript.count("The time for step 1 of 6") == 1
         finally:
             restarted.stop()
