@@ -49,13 +49,13 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import Connection, Engine, create_engine, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Engine
 
 from bot.handlers.context import Services
 from bot.handlers.cop import COP_JOBS
 from bot.handlers.retention import purge_expired
 from bot.handlers.timers import SESSION_JOBS, Job, run_due
+from storage.leader import LeaderLock
 
 logger = logging.getLogger(__name__)
 
@@ -273,65 +273,27 @@ class Scheduler:
     # --- leader election (PostgreSQL) -----------------------------------------------------------
 
     def _lead_when_elected(self) -> None:
-        lock_engine = create_engine(
-            self._engine.url,
-            poolclass=NullPool,
-            connect_args={
-                "keepalives": 1,
-                "keepalives_idle": 10,
-                "keepalives_interval": 5,
-                "keepalives_count": 3,
-            },
-        )
+        lock = LeaderLock(self._engine, LEADER_LOCK_ID)
         try:
             while not self._stop.is_set():
-                connection = self._take_lock(lock_engine)
-                if connection is not None:
+                if lock.acquire():
                     try:
-                        self._lead(connection)
+                        self._lead(lock)
                     finally:
-                        _close(connection)  # closing the session releases the lock
+                        lock.release()
                 if not self._stop.is_set():
                     self._stop.wait(self.leader_retry_seconds)
         finally:
-            lock_engine.dispose()
+            lock.dispose()
 
-    def _take_lock(self, lock_engine: Engine) -> Connection | None:
-        """A connection holding the leader lock, or None when another process holds it."""
-        try:
-            connection = lock_engine.connect()
-        except Exception as error:
-            logger.warning("cannot reach the database for the lock: %s", type(error).__name__)
-            return None
-        try:
-            got = connection.execute(
-                text("SELECT pg_try_advisory_lock(:lock)"), {"lock": LEADER_LOCK_ID}
-            ).scalar()
-            connection.commit()  # a session-level lock outlives the transaction
-        except Exception as error:
-            logger.warning("the scheduler lock connection failed: %s", type(error).__name__)
-            got = False
-        if got:
-            return connection
-        _close(connection)
-        return None
-
-    def _lead(self, connection: Connection) -> None:
+    def _lead(self, lock: LeaderLock) -> None:
         """Run the scheduler while the lock connection is alive and nobody asked to stop."""
         logger.warning("this process runs the scheduler (leader)")
         self._start_apscheduler()
         try:
             while not self._stop.wait(min(self.leader_retry_seconds, 10.0)):
-                connection.execute(text("SELECT 1"))
-                connection.commit()
+                lock.check()
         except Exception as error:
             logger.error("lost the scheduler lock connection: %s", type(error).__name__)
         finally:
             self._stop_apscheduler()
-
-
-def _close(connection: Connection) -> None:
-    try:
-        connection.close()
-    except Exception as error:
-        logger.info("closing the scheduler lock connection: %s", type(error).__name__)

@@ -205,24 +205,21 @@ def holiday_clashes(series: MeetingSeries, start: datetime, end: datetime) -> li
 
 def next_occurrence(series: MeetingSeries, after: datetime) -> datetime | None:
     """The first meeting held strictly after ``after``, or None when the series has ended."""
-    rule = recurrence(series)
-    moment = _aware(after)
-    for _ in range(_MAX_EXCLUDED_IN_A_ROW):
-        found = rule.after(moment, inc=False)
-        if found is None:
-            return None
-        if not _excluded(series, found):
-            return _normalise(found, series.zone)
-        moment = found
-    return None
+    return _held_from(series, after, forward=True)
 
 
 def previous_occurrence(series: MeetingSeries, before: datetime) -> datetime | None:
     """The last meeting held strictly before ``before``, or None."""
+    return _held_from(series, before, forward=False)
+
+
+def _held_from(series: MeetingSeries, moment: datetime, *, forward: bool) -> datetime | None:
+    """The nearest instance in one direction that is not skipped or on a holiday."""
     rule = recurrence(series)
-    moment = _aware(before)
+    step = rule.after if forward else rule.before
+    moment = _aware(moment)
     for _ in range(_MAX_EXCLUDED_IN_A_ROW):
-        found = rule.before(moment, inc=False)
+        found = step(moment, inc=False)
         if found is None:
             return None
         if not _excluded(series, found):
