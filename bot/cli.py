@@ -1,4 +1,8 @@
-"""The ``intervision`` command line: demo, run, methods, export, cop ics, db upgrade."""
+"""The ``intervision`` command line: demo, run, worker, methods, export, cop ics, db upgrade."""
+
+# Only argparse and the language list are imported up front, so that ``intervision --help``
+# and a mistyped command answer at once; each sub-command imports what it uses (the
+# database, Slack, the scheduler, charts) when it runs.
 
 from __future__ import annotations
 
@@ -9,26 +13,22 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import cli_privacy
-from bot.bootstrap import TravelClock, build_services, load_methods, start_scheduler
-from bot.config import ConfigError, Settings, load_settings
-from bot.flows.method import Method
-from bot.flows.record import build_record
-from bot.handlers.cop import ics_file_name, ics_of
-from bot.i18n import LANGUAGES, t
-from bot.platforms.console.app import ConsoleApp
-from bot.platforms.console.board import Board
-from bot.platforms.console.demo import demo_script
-from bot.records import render_markdown
-from storage.db import make_engine, upgrade
-from storage.privacy_repository import PrivacyRepository
-from storage.time_repository import TimeRepository
+from bot.i18n import LANGUAGES
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.flows.method import Method
+    from bot.platforms.console.app import ConsoleApp
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``intervision`` console script."""
     args = _parser().parse_args(argv)
+    from bot.config import ConfigError, load_settings  # not needed to answer --help
+
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -54,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="serve the configured platform (console without tokens)")
     run.set_defaults(func=cmd_run)
+
+    worker = commands.add_parser(
+        "worker", help="apply stored events, deliver posts, run the scheduler (no web server)"
+    )
+    worker.set_defaults(func=cmd_worker)
 
     methods = commands.add_parser("methods", help="list the method catalogue")
     methods.add_argument("--json", action="store_true", help="machine-readable output")
@@ -90,6 +95,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.bootstrap import build_services
+    from bot.i18n import t
+    from bot.platforms.console.app import ConsoleApp
+    from bot.platforms.console.board import Board
+    from bot.platforms.console.demo import demo_script
+
     services = build_services(replace(settings, language=args.lang))
     method = services.catalogue.get(args.method)
     if method is None:
@@ -106,6 +117,11 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.bootstrap import TravelClock, build_services, start_scheduler
+    from bot.i18n import t
+    from bot.platforms.console.app import ConsoleApp
+    from bot.platforms.console.board import Board
+
     if settings.platform == "slack":
         from bot.platforms.slack.serve import serve
 
@@ -128,8 +144,19 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.runtime.standalone import run_worker
+
+    return run_worker(settings)
+
+
 def cmd_cop(args: argparse.Namespace, settings: Settings) -> int:
     """``intervision cop ics <name>``: write a CoP's meetings as an iCalendar file."""
+    from bot.bootstrap import build_services
+    from bot.handlers.cop import ics_file_name, ics_of
+    from bot.i18n import t
+    from storage.time_repository import TimeRepository
+
     services = build_services(settings)
     with services.store.transaction() as tx:
         found = [
@@ -156,6 +183,9 @@ def cmd_cop(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_methods(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.bootstrap import load_methods
+    from bot.i18n import t
+
     catalogue = load_methods(settings)
     lang = args.lang or settings.language
     if args.show:
@@ -184,6 +214,8 @@ def cmd_methods(args: argparse.Namespace, settings: Settings) -> int:
 
 def describe_method(method: Method, lang: str) -> str:
     """A method's steps with their rules, as plain text."""
+    from bot.i18n import t
+
     lines = [method.names[lang], method.summary[lang]]
     if method.note:
         lines.append(method.note[lang])
@@ -206,6 +238,12 @@ def describe_method(method: Method, lang: str) -> str:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.bootstrap import build_services
+    from bot.flows.record import build_record
+    from bot.i18n import t
+    from bot.records import render_markdown
+    from storage.privacy_repository import PrivacyRepository
+
     services = build_services(settings)
     with services.store.transaction() as tx:
         session = tx.get_session(args.session_id)
@@ -232,6 +270,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.db import make_engine, upgrade
+
     upgrade(make_engine(settings.database_url))
     print("database is up to date")
     return 0

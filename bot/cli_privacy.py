@@ -17,13 +17,10 @@ from __future__ import annotations
 import argparse
 import getpass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.bootstrap import build_services
-from bot.config import Settings
-from bot.handlers.retention import purge_expired
-from storage.crypto import Cipher, current_cipher
-from storage.privacy_repository import PrivacyRepository, rotate_keys
+if TYPE_CHECKING:  # the commands import what they use when they run (a fast --help)
+    from bot.config import Settings
 
 
 def add_commands(commands: Any) -> None:
@@ -50,6 +47,10 @@ def operator() -> str:
 
 
 def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.bootstrap import build_services
+    from storage.crypto import Cipher, current_cipher
+    from storage.privacy_repository import PrivacyRepository, rotate_keys
+
     if args.action == "generate":
         print(Cipher.generate_key())
         return 0
@@ -68,6 +69,9 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.bootstrap import build_services
+    from bot.handlers.retention import purge_expired
+
     services = build_services(settings)
     report = purge_expired(services, args.now)
     print(report)

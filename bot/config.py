@@ -15,6 +15,8 @@ from dotenv import load_dotenv
 
 from bot.i18n import LANGUAGES
 
+ROLES = ("all", "web")
+
 
 class ConfigError(Exception):
     """The configuration cannot work; the message lists every problem at once."""
@@ -39,6 +41,12 @@ class Settings:
     slack_client_secret: str | None = None
     slack_api_url: str = "https://slack.com/api/"
     port: int = 3000
+    # Seconds between two posts into one channel (Slack allows about one a second).
+    pace_seconds: float = 1.0
+    # "all": this process answers requests and runs the workers and the scheduler;
+    # "web": it only answers requests (an ``intervision worker`` process does the rest).
+    role: str = "all"
+    inbox_threads: int = 2
 
     @property
     def platform(self) -> str:
@@ -78,6 +86,11 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
         poll_seconds = 0.0
     if not 0.1 <= poll_seconds <= 3600:
         problems.append("INTERVISION_SCHEDULER_POLL_SECONDS must be a number from 0.1 to 3600")
+    pace_seconds = _number(env, "INTERVISION_PACE_SECONDS", "1", 0.0, 60.0, problems)
+    inbox_threads = int(_number(env, "INTERVISION_INBOX_THREADS", "2", 1, 32, problems))
+    role = env.get("INTERVISION_ROLE", "all")
+    if role not in ROLES:
+        problems.append(f"INTERVISION_ROLE must be one of {', '.join(ROLES)}")
     methods_dir = Path(env["INTERVISION_METHODS_DIR"]) if "INTERVISION_METHODS_DIR" in env else None
     if problems:
         raise ConfigError("; ".join(problems))
@@ -102,4 +115,26 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
         slack_client_secret=env.get("SLACK_CLIENT_SECRET"),
         slack_api_url=env.get("SLACK_API_URL", Settings.slack_api_url),
         port=int(port),
+        pace_seconds=pace_seconds,
+        role=role,
+        inbox_threads=inbox_threads,
     )
+
+
+def _number(
+    env: Mapping[str, str],
+    name: str,
+    default: str,
+    low: float,
+    high: float,
+    problems: list[str],
+) -> float:
+    """``env[name]`` as a number from ``low`` to ``high``; a problem is noted otherwise."""
+    try:
+        value = float(env.get(name, default))
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        problems.append(f"{name} must be a number from {low:g} to {high:g}")
+        return float(default)
+    return value

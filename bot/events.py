@@ -6,8 +6,10 @@ handles it exactly once even when the platform sends it again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.flows.session import Mode
 
@@ -140,3 +142,57 @@ InboundEvent = (
     | ReactionChanged
     | ButtonPressed
 )
+
+
+_KINDS: dict[str, type] = {
+    kind.__name__: kind
+    for kind in (
+        StartSubmitted,
+        Command,
+        Reply,
+        MessageAdopted,
+        ReplyEdited,
+        ReplyDeleted,
+        ReactionChanged,
+        ButtonPressed,
+    )
+}
+
+
+def to_payload(event: InboundEvent) -> dict[str, Any]:
+    """The event as plain JSON values, tagged with its kind (for the inbox)."""
+    values = {f.name: _plain(getattr(event, f.name)) for f in fields(event)}
+    return {"kind": type(event).__name__, **values}
+
+
+def from_payload(payload: Mapping[str, Any]) -> InboundEvent:
+    """The event ``to_payload`` made.
+
+    Raises:
+        ValueError: not a payload of a known kind.
+    """
+    kind = _KINDS.get(str(payload.get("kind")))
+    if kind is None:
+        raise ValueError(f"unknown event kind {payload.get('kind')!r}")
+    values = {name: value for name, value in payload.items() if name != "kind"}
+    values["where"] = Where(**values["where"])
+    values["at"] = datetime.fromisoformat(values["at"])
+    if "request" in values:
+        request = dict(values["request"])
+        request["mode"] = Mode(request["mode"])
+        request["participants"] = tuple(request["participants"])
+        values["request"] = StartRequest(**request)
+    event: InboundEvent = kind(**values)
+    return event
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Mode):
+        return value.value
+    if isinstance(value, tuple):
+        return list(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    return value

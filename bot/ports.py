@@ -12,14 +12,26 @@ from bot.messages import Outbound
 class Delivery:
     """One outbound message with where it goes.
 
-    ``thread`` is the session's anchor message (for thread replies); ``anchor`` is the
-    same ref when an anchor is to be updated in place.
+    ``thread`` is the session's anchor message (for thread replies, and the message to
+    edit for an anchor update). ``part`` is the part to post now: a message the platform
+    takes in several posts is delivered one part per ``deliver`` call, so the caller can
+    store the progress after each and pace the posts.
     """
 
     workspace: str
     channel: str
     message: Outbound
     thread: str | None = None
+    part: int = 0
+
+
+@dataclass(frozen=True)
+class Posted:
+    """What one ``deliver`` call posted: the platform's id of the part (when it has one)
+    and whether parts remain (then call again with ``part + 1``)."""
+
+    ref: str | None
+    more: bool = False
 
 
 class TemporaryFailure(Exception):
@@ -39,19 +51,26 @@ class PermanentFailure(Exception):
         self.reason = reason
 
 
+class NotAMember(PermanentFailure):
+    """The bot is not in the channel and cannot join it itself (a private channel): a
+    person has to invite it."""
+
+
 class Messenger(Protocol):
-    """Sends neutral messages on one platform."""
+    """Sends neutral messages on one platform. Never sleeps: pacing is the caller's."""
 
     platform: str
 
-    def deliver(self, delivery: Delivery) -> str | None:
-        """Send (or, for an anchor update, edit) a message.
+    def deliver(self, delivery: Delivery) -> Posted:
+        """Send (or, for an anchor update, edit) one part of a message: ``delivery.part``.
 
         Returns:
-            The platform's id of the posted message, when there is one.
+            The id of the post and whether more parts follow.
 
         Raises:
-            TemporaryFailure: rate limit, server error or network trouble; retry later.
+            TemporaryFailure: rate limit, server error or network trouble; retry later
+                (at ``retry_after`` when the platform named a time).
+            NotAMember: the bot cannot post in the channel until someone invites it.
             PermanentFailure: the platform will never accept this message.
         """
         ...

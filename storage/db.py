@@ -6,6 +6,9 @@ Nothing connects at import time: the composition root calls ``make_engine`` and 
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
 from storage.log_guard import guard_sql_logs
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_URL = "sqlite:///intervision.db"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -49,9 +54,26 @@ def make_engine(url: str = DEFAULT_URL) -> Engine:
     if memory:
         # Every connection to ":memory:" is a new empty database: share one.
         options["poolclass"] = StaticPool
+    elif parsed.database and not parsed.database.startswith("file:"):
+        owner_only(Path(parsed.database))
     engine = create_engine(url, **options)
     _configure_sqlite(engine, wal=not memory)
     return engine
+
+
+def owner_only(path: Path) -> None:
+    """Create the SQLite file at ``path`` readable by its owner only (0600) if it is not
+    there yet. SQLite gives the ``-wal`` and ``-shm`` files the database file's mode, so
+    they are owner-only too. An existing file is left as it is, with a warning when
+    others may read it (it holds who took part in which session)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            logger.warning("the database file %s can be read by others (mode %o)", path, mode)
+    except FileNotFoundError:
+        pass  # no such directory: SQLite's own error on connecting says so
 
 
 def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
@@ -66,6 +88,9 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
             cursor.execute("PRAGMA busy_timeout=10000")
             if wal:
                 cursor.execute("PRAGMA journal_mode=WAL")
+                # A commit survives the process being killed (it is in the WAL file) without
+                # an fsync each time; only a power cut may take the last moments with it.
+                cursor.execute("PRAGMA synchronous=NORMAL")
         finally:
             cursor.close()
 

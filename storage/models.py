@@ -229,7 +229,9 @@ class OutboxRow(Base):
     """A message waiting to be posted (or posted, or given up on).
 
     ``payload`` is the message's JSON, encrypted; ``last_error`` holds only the
-    platform's reason, never what people wrote.
+    platform's reason, never what people wrote. ``claimed_until`` is a delivery worker's
+    lease; ``parts_sent`` and ``part_refs`` (a JSON list of the platform's ids) record the
+    progress through a message posted in several parts, so a restart resumes at the next.
     """
 
     __tablename__ = "outbox"
@@ -266,9 +268,13 @@ class OutboxRow(Base):
     platform_ref: Mapped[str | None] = mapped_column(String(255))
     last_error: Mapped[str | None] = mapped_column(String(1000))
     dead: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    claimed_until: Mapped[datetime | None]
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    part_refs: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'"))
 
 
 # The tables of issue 4 (time and the CoP) and of issue 5 (confidentiality: audit log,
 # session summaries) live in their own modules on the same metadata.
+import storage.models_inbox  # noqa: E402
 import storage.models_privacy  # noqa: E402
 import storage.models_time  # noqa: E402, F401

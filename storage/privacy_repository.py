@@ -292,7 +292,8 @@ class PrivacyRepository:
 
     def purge_session(self, session_id: str, *, now: datetime) -> SessionSummary | None:
         """Replace a session by its summary: every text, person and post of it is deleted."""
-        row = self._db.get(SessionRow, session_id, populate_existing=True)
+        # Locked first: an event applied to the session meanwhile is counted, then purged.
+        row = self._db.get(SessionRow, session_id, populate_existing=True, with_for_update=True)
         if row is None:
             return None
         contributions = self._db.scalar(

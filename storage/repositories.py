@@ -1,8 +1,9 @@
 """Storage: repositories for sessions, groups, inbound event ids and the outbound queue.
 
 The use cases see ``Store`` and ``Tx`` and the plain values they return, never a row.
-A domain ``Session`` is rebuilt from its rows on load and written back by diffing
-against what is stored, so one transaction holds exactly the state the flow returned.
+A domain ``Session`` is rebuilt from its rows on load (its row locked: one writer per
+session) and written back as the difference between the session as the transaction
+loaded it and as the flow returned it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar, cast
 
@@ -20,21 +21,24 @@ from sqlalchemy import (
     CursorResult,
     Engine,
     Select,
+    Text,
+    and_,
     delete,
-    exists,
-    func,
     insert,
+    or_,
     select,
+    type_coerce,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
-from sqlalchemy.orm import aliased, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from bot.flows.method import Method
 from bot.flows.session import Contribution, Mode, Reaction, Session, Status, StepRun, Vote
+from storage.crypto import current_cipher
 from storage.models import (
     Base,
     ContributionRow,
@@ -48,14 +52,13 @@ from storage.models import (
     VoteRow,
     WorkspaceRow,
 )
+from storage.outbox import DEFAULT_LEASE, Outbox, OutboxItem
 
 MethodLookup = Callable[[str], Method]
 PostKind = Literal["anchor", "step", "note"]
 
-DEFAULT_LEASE = timedelta(seconds=60)
 DEFAULT_TIMEZONE = "Europe/Amsterdam"
 _POST_KINDS: frozenset[str] = frozenset({"anchor", "step", "note"})
-_ERROR_LENGTH = 1000
 
 RowT = TypeVar("RowT", bound=Base)
 
@@ -82,19 +85,17 @@ class Group:
 
 
 @dataclass(frozen=True)
-class OutboxItem:
-    """A queued outbound message, claimed for delivery.
+class Scope:
+    """The parts of a session one event's rules read, for loading no more than those.
 
-    ``attempts`` counts the delivery attempts made before this one.
+    ``person``'s contributions in the current step, reactions and votes, and the
+    contributions named in ``refs`` (a reply's own ref, the one edited). That is all a
+    reply, an edit, a withdrawal or a reaction needs, however long the session is; the
+    session comes back ``partial`` (see ``bot.flows.session.Session``).
     """
 
-    id: int
-    platform: str
-    workspace: str
-    channel: str
-    session_id: str | None
-    payload: dict[str, Any] = field(hash=False)
-    attempts: int = 0
+    person: str
+    refs: tuple[str, ...] = ()
 
 
 class Store:
@@ -114,6 +115,7 @@ class Store:
         self._methods = methods
         self._lease = lease
         self._sessions = sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self.outbox = Outbox(engine, lease=lease)
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
@@ -121,93 +123,30 @@ class Store:
         with self._sessions.begin() as db:
             yield Tx(db, self._methods)
 
-    # The outbox is drained outside business transactions, one short transaction per call.
+    # The outbox is drained outside business transactions (``storage.outbox``); these
+    # delegate to it for the callers that hold a ``Store``.
 
     def claim_outbox(
         self, now: datetime, limit: int = 20, *, platform: str | None = None
     ) -> list[OutboxItem]:
-        """Take up to ``limit`` due messages for delivery, oldest first.
-
-        At most one message per channel, and only the channel's oldest undelivered
-        one: a later post never overtakes an earlier one still waiting for a retry.
-        Claimed messages are leased (hidden from other claimers for the lease time);
-        on PostgreSQL, rows another process is claiming right now are skipped.
-        """
-        earlier = aliased(OutboxRow, name="earlier")
-        blocked = exists().where(
-            earlier.platform == OutboxRow.platform,
-            earlier.workspace == OutboxRow.workspace,
-            earlier.channel == OutboxRow.channel,
-            earlier.id < OutboxRow.id,
-            earlier.sent_at.is_(None),
-            ~earlier.dead,
-        )
-        query = (
-            select(OutboxRow)
-            .where(
-                OutboxRow.sent_at.is_(None),
-                ~OutboxRow.dead,
-                OutboxRow.next_attempt_at <= now,
-                ~blocked,
-            )
-            .order_by(OutboxRow.id)
-            .limit(limit)
-        )
-        if platform is not None:
-            query = query.where(OutboxRow.platform == platform)
-        with self._sessions.begin() as db:
-            if db.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True, of=OutboxRow)
-            rows = _fresh(db, query)
-            if not rows:
-                return []
-            items = [
-                OutboxItem(
-                    id=row.id,
-                    platform=row.platform,
-                    workspace=row.workspace,
-                    channel=row.channel,
-                    session_id=row.session_id,
-                    payload=json.loads(row.payload),
-                    attempts=row.attempts,
-                )
-                for row in rows
-            ]
-            db.execute(
-                update(OutboxRow)
-                .where(OutboxRow.id.in_([item.id for item in items]))
-                .values(attempts=OutboxRow.attempts + 1, next_attempt_at=now + self._lease),
-                execution_options={"synchronize_session": False},
-            )
-        return items
+        """Take up to ``limit`` due messages for delivery (see ``Outbox.claim``)."""
+        platforms = None if platform is None else (platform,)
+        return self.outbox.claim(now, limit, platforms=platforms)
 
     def mark_sent(self, item_id: int, platform_ref: str | None, now: datetime) -> None:
-        self._update_outbox(item_id, sent_at=now, platform_ref=platform_ref, last_error=None)
+        self.outbox.mark_sent(item_id, platform_ref, now)
 
     def mark_retry(self, item_id: int, error: str, retry_at: datetime) -> None:
         """Leave the message queued until ``retry_at``; ``error`` is the platform's reason."""
-        self._update_outbox(item_id, last_error=error[:_ERROR_LENGTH], next_attempt_at=retry_at)
+        self.outbox.mark_retry(item_id, error, retry_at)
 
     def mark_dead(self, item_id: int, error: str) -> None:
         """Give up on the message (the platform refused it for good)."""
-        self._update_outbox(item_id, last_error=error[:_ERROR_LENGTH], dead=True)
+        self.outbox.mark_dead(item_id, error)
 
     def pending_count(self) -> int:
         """Messages neither sent nor given up on."""
-        with self._sessions.begin() as db:
-            count = db.scalar(
-                select(func.count())
-                .select_from(OutboxRow)
-                .where(OutboxRow.sent_at.is_(None), ~OutboxRow.dead)
-            )
-        return int(count or 0)
-
-    def _update_outbox(self, item_id: int, **values: Any) -> None:
-        with self._sessions.begin() as db:
-            db.execute(
-                update(OutboxRow).where(OutboxRow.id == item_id).values(**values),
-                execution_options={"synchronize_session": False},
-            )
+        return self.outbox.pending_count()
 
 
 class Tx:
@@ -216,9 +155,9 @@ class Tx:
     def __init__(self, db: DbSession, methods: MethodLookup) -> None:
         self._db = db
         self._methods = methods
-        # Contributions as this transaction last read or wrote them, by session: saving
-        # compares against these instead of reading (and decrypting) every reply again.
-        self._known: dict[str, dict[str, Contribution]] = {}
+        # Each session as this transaction loaded or last saved it: a save writes the
+        # difference to it, never to what other transactions stored meanwhile.
+        self._loaded: dict[str, Session] = {}
 
     @property
     def db(self) -> DbSession:
@@ -312,53 +251,100 @@ class Tx:
         return found
 
     # Sessions
+    #
+    # One writer per session: a loader that feeds a use case locks the session's row
+    # (``lock=True``, the default) before it reads the parts, so the transaction that
+    # applies an event is the only one changing that session until it commits. On
+    # PostgreSQL that is ``SELECT ... FOR NO KEY UPDATE`` (it still lets other tables'
+    # foreign keys point at the row); SQLite transactions begin IMMEDIATE, one writer at a
+    # time. Several sessions are locked in id order, so two transactions never wait on
+    # each other. Read-only listings pass ``lock=False``.
 
     def add_session(self, session: Session, group_id: int) -> None:
         """Store a new session in a group."""
         self._db.execute(
             insert(SessionRow).values(id=session.id, group_id=group_id, **_session_values(session))
         )
-        self._sync_parts(session)
+        self._write_parts(_bare(session), session)
+        self._loaded[session.id] = session
 
     def save_session(self, session: Session) -> None:
-        """Make the stored session match ``session`` exactly (its runs, replies, reactions, votes).
+        """Write what changed since this transaction loaded (or last saved) the session.
+
+        Only the difference is written: new replies, reactions, votes and step runs are
+        inserted, changed ones updated, and only those the flow removed from what was
+        loaded are deleted; a row the loaded session never had is left alone. A session
+        this transaction did not load is compared with what is stored now (locked).
 
         Raises:
             NotFoundError: the session was never added.
+            ValueError: a partial session (``Scope``) from another transaction, or one
+                loaded again (whole instead of in part, or the other way) before saving.
         """
+        before = self._loaded.get(session.id)
+        if before is None and session.partial:
+            # compared with the whole stored session, what it lacks would look removed
+            raise ValueError(f"session {session.id} was loaded in part in another transaction")
+        if before is None:
+            stored = self._by_ids([session.id], lock=True)
+            before = stored[0] if stored else None
         result = self._db.execute(
             update(SessionRow)
             .where(SessionRow.id == session.id)
             .values(**_session_values(session)),
             execution_options={"synchronize_session": False},
         )
-        if cast(CursorResult[Any], result).rowcount != 1:
+        if before is None or cast(CursorResult[Any], result).rowcount != 1:
             raise NotFoundError(f"session {session.id} is not stored; add it first")
-        self._sync_parts(session)
+        if before.partial != session.partial:
+            # a difference between a whole and a partial session is no change of the flow's
+            raise ValueError(
+                f"session {session.id} was loaded again, whole or in part, before saving"
+            )
+        self._write_parts(before, session)
+        self._loaded[session.id] = session
 
-    def get_session(self, session_id: str) -> Session | None:
-        rows = _fresh(self._db, select(SessionRow).where(SessionRow.id == session_id))
-        sessions = self._build(rows)
+    def get_session(
+        self, session_id: str, *, lock: bool = True, scope: Scope | None = None
+    ) -> Session | None:
+        """The session, whole or (with ``scope``) only the parts an event's rules read."""
+        sessions = self._by_ids([session_id], lock=lock, scope=scope)
         return sessions[0] if sessions else None
 
     def session_for_thread(
-        self, platform: str, workspace: str, channel: str, thread_ref: str
+        self,
+        platform: str,
+        workspace: str,
+        channel: str,
+        thread_ref: str,
+        *,
+        lock: bool = True,
+        scope: Scope | None = None,
     ) -> Session | None:
         """The session whose anchor (or another post of the bot's) starts the thread."""
         where = _in_channel(platform, workspace, channel)
-        rows = _fresh(self._db, where.where(SessionRow.anchor_ref == thread_ref).limit(1))
-        if not rows:
+        found = self._db.scalar(where.where(SessionRow.anchor_ref == thread_ref).limit(1))
+        if found is None:
             posted = select(SessionPostRow.session_id).where(SessionPostRow.ref == thread_ref)
-            rows = _fresh(self._db, where.where(SessionRow.id.in_(posted)).limit(1))
-        sessions = self._build(rows)
-        return sessions[0] if sessions else None
+            found = self._db.scalar(where.where(SessionRow.id.in_(posted)).limit(1))
+        return None if found is None else self.get_session(found, lock=lock, scope=scope)
 
-    def open_sessions_in(self, platform: str, workspace: str, channel: str) -> list[Session]:
+    def open_sessions_in(
+        self,
+        platform: str,
+        workspace: str,
+        channel: str,
+        *,
+        lock: bool = True,
+        scope: Scope | None = None,
+    ) -> list[Session]:
         """Sessions of the channel that are not closed, the most recently started first."""
         query = _in_channel(platform, workspace, channel).where(
             SessionRow.status != Status.CLOSED.value
         )
-        return self._build(_fresh(self._db, query))
+        found = self._by_ids(list(self._db.scalars(query)), lock=lock, scope=scope)
+        # one may have closed while this transaction waited for its lock
+        return [session for session in found if session.status is not Status.CLOSED]
 
     def open_sessions_of_user(
         self, platform: str, workspace: str, user: str
@@ -366,7 +352,7 @@ class Tx:
         """A person's sessions in one workspace that are not closed, with their channel.
 
         A person's sessions are those they own, facilitate or take part in, and the open
-        ones anybody may join.
+        ones anybody may join. A read-only listing: nothing is locked.
         """
         query = (
             select(SessionRow, GroupRow.channel)
@@ -389,7 +375,14 @@ class Tx:
         ]
 
     def session_for_message(
-        self, platform: str, workspace: str, channel: str, ref: str
+        self,
+        platform: str,
+        workspace: str,
+        channel: str,
+        ref: str,
+        *,
+        lock: bool = True,
+        scope: Scope | None = None,
     ) -> tuple[Session, str] | None:
         """The session and step a message belongs to: a step post of the bot's, or a reply.
 
@@ -410,7 +403,7 @@ class Tx:
             ).first()
         if found is None or found.step_id is None:
             return None
-        session = self.get_session(found.session_id)
+        session = self.get_session(found.session_id, lock=lock, scope=scope)
         if session is None:
             return None
         return session, found.step_id
@@ -545,36 +538,38 @@ class Tx:
                 f"a stored session uses method {method_id!r}, which is not in the catalogue"
             ) from error
 
-    def _build(self, rows: Sequence[SessionRow]) -> list[Session]:
-        """Domain sessions for ``rows`` (in their order), their parts loaded in four queries."""
+    def _by_ids(
+        self, ids: Sequence[str], *, lock: bool, scope: Scope | None = None
+    ) -> list[Session]:
+        """The sessions ``ids`` (in that order; unknown ids left out), locked if asked.
+
+        The rows are read after their lock is granted, so they hold what the transaction
+        that held it before committed; the parts are read after that.
+        """
+        if not ids:
+            return []
+        query = select(SessionRow).where(SessionRow.id.in_(ids)).order_by(SessionRow.id)
+        if lock:
+            # SQLite ignores FOR UPDATE: its IMMEDIATE transactions already have one writer.
+            query = query.with_for_update(key_share=True)
+        rows = {row.id: row for row in _fresh(self._db, query)}
+        return self._build([rows[i] for i in dict.fromkeys(ids) if i in rows], scope)
+
+    def _build(self, rows: Sequence[SessionRow], scope: Scope | None = None) -> list[Session]:
+        """Domain sessions for ``rows`` (in their order), their parts loaded in four queries.
+
+        Contribution texts stay encrypted (``SealedText``) until something reads them.
+        With a ``scope`` only its parts are read and the sessions come back ``partial``.
+        Each session is remembered as loaded: ``save_session`` writes the difference.
+        """
         if not rows:
             return []
         ids = [row.id for row in rows]
-        runs = _by_session(
-            _fresh(
-                self._db,
-                select(StepRunRow)
-                .where(StepRunRow.session_id.in_(ids))
-                .order_by(StepRunRow.position),
-            )
-        )
-        contributions = _by_session(
-            _fresh(
-                self._db,
-                select(ContributionRow)
-                .where(ContributionRow.session_id.in_(ids))
-                .order_by(ContributionRow.id),
-            )
-        )
-        reactions = _by_session(
-            _fresh(self._db, select(ReactionRow).where(ReactionRow.session_id.in_(ids)))
-        )
-        votes = _by_session(
-            _fresh(
-                self._db,
-                select(VoteRow).where(VoteRow.session_id.in_(ids)).order_by(VoteRow.id),
-            )
-        )
+        runs = _group(self._db.execute(_runs_of(ids)).all())
+        current = {session_id: found[-1][0] for session_id, found in runs.items()}
+        contributions = _group(self._db.execute(_contributions_of(ids, scope, current)).all())
+        reactions = _group(self._db.execute(_reactions_of(ids, scope)).all())
+        votes = _group(self._db.execute(_votes_of(ids, scope)).all())
         built = [
             Session(
                 id=row.id,
@@ -586,195 +581,136 @@ class Tx:
                 language=row.language,
                 started_at=row.started_at,
                 runs=tuple(
-                    StepRun(r.step_id, r.opened_at, r.deadline, r.closed_at, frozenset(r.ready))
-                    for r in runs[row.id]
+                    StepRun(step, opened, deadline, closed, frozenset(ready))
+                    for step, opened, deadline, closed, ready in runs[row.id]
                 ),
                 status=Status(row.status),
                 named_record=row.named_record,
                 open_membership=row.open_membership,
                 deadline_hours=row.deadline_hours,
                 contributions=tuple(
-                    Contribution(
-                        c.ref,
-                        c.step_id,
-                        c.author,
-                        c.text,
-                        c.at,
-                        c.edited_at,
-                        c.withdrawn,
-                        c.counted,
-                        c.held,
-                    )
-                    for c in contributions[row.id]
+                    Contribution(ref, step, author, Sealed(token), *rest)
+                    for ref, step, author, token, *rest in contributions[row.id]
                 ),
-                reactions=frozenset(
-                    Reaction(r.step_id, r.target, r.emoji, r.user_id) for r in reactions[row.id]
-                ),
-                votes=tuple(Vote(v.step_id, v.user_id, v.option) for v in votes[row.id]),
+                reactions=frozenset(Reaction(*values) for values in reactions[row.id]),
+                votes=tuple(Vote(*values) for values in votes[row.id]),
                 closed_at=row.closed_at,
                 approved_at=row.approved_at,
+                partial=scope is not None,
             )
             for row in rows
         ]
         for session in built:
-            self._known[session.id] = {c.ref: c for c in session.contributions}
+            self._loaded[session.id] = session
         return built
 
-    def _sync_parts(self, session: Session) -> None:
-        self._sync_runs(session)
-        self._sync_contributions(session)
-        self._sync_reactions(session)
-        self._sync_votes(session)
+    def _write_parts(self, before: Session, after: Session) -> None:
+        """Write the difference between two states of one session's parts."""
+        self._write_runs(after.id, before.runs, after.runs)
+        self._write_contributions(after.id, before.contributions, after.contributions)
+        self._write_reactions(after.id, before.reactions, after.reactions)
+        self._write_votes(after.id, before.votes, after.votes)
 
-    def _sync_runs(self, session: Session) -> None:
-        stored = {
-            row.position: row
-            for row in _fresh(
-                self._db, select(StepRunRow).where(StepRunRow.session_id == session.id)
-            )
-        }
-        wanted = {
-            position: {
-                "step_id": run.step_id,
-                "opened_at": run.opened_at,
-                "deadline": run.deadline,
-                "closed_at": run.closed_at,
-                "ready": sorted(run.ready),
-            }
-            for position, run in enumerate(session.runs)
-        }
-        self._apply(
-            StepRunRow,
-            session.id,
-            stored,
-            wanted,
-            new_row=lambda position, values: {"position": position, **values},
-        )
-
-    def _sync_contributions(self, session: Session) -> None:
-        """Insert new replies, update changed ones, delete gone ones.
-
-        Only ids and refs are read; a reply equal to the one this transaction loaded is
-        left alone, so a save costs one decryption per changed reply, not per reply.
-        """
-        known = self._known.get(session.id, {})
-        query = select(ContributionRow.ref, ContributionRow.id).where(
-            ContributionRow.session_id == session.id
-        )
-        stored: dict[str, int] = {ref: row_id for ref, row_id in self._db.execute(query).all()}
-        wanted = {c.ref: c for c in session.contributions}
-        self._delete(
-            ContributionRow, [row_id for ref, row_id in stored.items() if ref not in wanted]
-        )
-        for ref, contribution in wanted.items():
-            if ref not in stored:
-                self._insert_all(
-                    ContributionRow, [{"session_id": session.id, **_values(contribution)}]
-                )
-            elif known.get(ref) != contribution:
-                self._db.execute(
-                    update(ContributionRow)
-                    .where(ContributionRow.id == stored[ref])
-                    .values(**_values(contribution)),
-                    execution_options={"synchronize_session": False},
-                )
-        self._known[session.id] = wanted
-
-    def _sync_reactions(self, session: Session) -> None:
-        stored = {
-            (row.step_id, row.target, row.emoji, row.user_id): row.id
-            for row in _fresh(
-                self._db, select(ReactionRow).where(ReactionRow.session_id == session.id)
-            )
-        }
-        wanted = {(r.step_id, r.target, r.emoji, r.user) for r in session.reactions}
-        gone = [row_id for key, row_id in stored.items() if key not in wanted]
-        self._delete(ReactionRow, gone)
-        self._insert_all(
-            ReactionRow,
-            [
-                {"session_id": session.id, "step_id": s, "target": t, "emoji": e, "user_id": u}
-                for (s, t, e, u) in sorted(wanted - stored.keys())
-            ],
-        )
-
-    def _sync_votes(self, session: Session) -> None:
-        """Votes keep their order: a changed vote moves to the end, as the flow puts it."""
-        stored = _fresh(
-            self._db,
-            select(VoteRow).where(VoteRow.session_id == session.id).order_by(VoteRow.id),
-        )
-        have = [(row.step_id, row.user_id, row.option) for row in stored]
-        want = [(v.step_id, v.user, v.option) for v in session.votes]
-        same = 0
-        while same < min(len(have), len(want)) and have[same] == want[same]:
-            same += 1
-        self._delete(VoteRow, [row.id for row in stored[same:]])
-        self._insert_all(
-            VoteRow,
-            [
-                {"session_id": session.id, "step_id": s, "user_id": u, "option": o}
-                for (s, u, o) in want[same:]
-            ],
-        )
-
-    def _apply(
-        self,
-        model: type[StepRunRow] | type[ContributionRow],
-        session_id: str,
-        stored: Mapping[Any, StepRunRow | ContributionRow],
-        wanted: Mapping[Any, dict[str, Any]],
-        *,
-        new_row: Callable[[Any, dict[str, Any]], dict[str, Any]],
+    def _write_runs(
+        self, session_id: str, before: Sequence[StepRun], after: Sequence[StepRun]
     ) -> None:
-        """Delete, update and insert keyed rows so the stored set equals ``wanted``."""
-        self._delete(model, [row.id for key, row in stored.items() if key not in wanted])
-        for key, values in wanted.items():
-            row = stored.get(key)
-            if row is None:
+        """Step runs are kept by position; a flow only changes the last and appends."""
+        where = StepRunRow.session_id == session_id
+        if len(after) < len(before):
+            self._execute(delete(StepRunRow).where(where, StepRunRow.position >= len(after)))
+        for position, run in enumerate(after):
+            if position < len(before) and before[position] == run:
                 continue
-            changed = {name: value for name, value in values.items() if getattr(row, name) != value}
-            if changed:
-                self._db.execute(
-                    update(model).where(model.id == row.id).values(**changed),
-                    execution_options={"synchronize_session": False},
+            values = _run_values(run)
+            if position < len(before):
+                self._execute(
+                    update(StepRunRow).where(where, StepRunRow.position == position).values(values)
                 )
-        self._insert_all(
-            model,
-            [
-                {"session_id": session_id, **new_row(key, values)}
-                for key, values in wanted.items()
-                if key not in stored
-            ],
-        )
+            else:
+                self._db.execute(
+                    insert(StepRunRow).values(session_id=session_id, position=position, **values)
+                )
 
-    def _delete(self, model: type[Any], row_ids: Sequence[int]) -> None:
-        if row_ids:
+    def _write_contributions(
+        self, session_id: str, before: Sequence[Contribution], after: Sequence[Contribution]
+    ) -> None:
+        """Contributions are kept by ref. One left as it was loaded is not touched (nor
+        decrypted); a changed one has only its changed columns written."""
+        loaded = {c.ref: c for c in before}
+        kept = {c.ref for c in after}
+        gone = [ref for ref in loaded if ref not in kept]
+        if gone:
+            self._execute(
+                delete(ContributionRow).where(
+                    ContributionRow.session_id == session_id, ContributionRow.ref.in_(gone)
+                )
+            )
+        for contribution in after:
+            old = loaded.get(contribution.ref)
+            if old is None:
+                # one statement per row: ids in the flow's order break ties of ``at``
+                self._db.execute(
+                    insert(ContributionRow).values(
+                        session_id=session_id, **_contribution_values(contribution)
+                    )
+                )
+            elif old is not contribution:
+                changed = _contribution_changes(old, contribution)
+                if changed:
+                    self._execute(
+                        update(ContributionRow)
+                        .where(
+                            ContributionRow.session_id == session_id,
+                            ContributionRow.ref == contribution.ref,
+                        )
+                        .values(changed)
+                    )
+
+    def _write_reactions(
+        self, session_id: str, before: frozenset[Reaction], after: frozenset[Reaction]
+    ) -> None:
+        for r in sorted(before - after, key=_reaction_key):
+            self._execute(
+                delete(ReactionRow).where(
+                    ReactionRow.session_id == session_id,
+                    ReactionRow.step_id == r.step_id,
+                    ReactionRow.target == r.target,
+                    ReactionRow.emoji == r.emoji,
+                    ReactionRow.user_id == r.user,
+                )
+            )
+        for r in sorted(after - before, key=_reaction_key):
             self._db.execute(
-                delete(model).where(model.id.in_(row_ids)),
-                execution_options={"synchronize_session": False},
+                insert(ReactionRow).values(
+                    session_id=session_id,
+                    step_id=r.step_id,
+                    target=r.target,
+                    emoji=r.emoji,
+                    user_id=r.user,
+                )
             )
 
-    def _insert_all(self, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
-        # One statement per row keeps the ids in list order, which is the order rows are
-        # read back in (contributions, votes).
-        for row in rows:
-            self._db.execute(insert(model).values(**row))
+    def _write_votes(self, session_id: str, before: Sequence[Vote], after: Sequence[Vote]) -> None:
+        """Votes keep their order: a changed vote moves to the end, as the flow puts it."""
+        for v in [v for v in before if v not in after]:
+            self._execute(
+                delete(VoteRow).where(
+                    VoteRow.session_id == session_id,
+                    VoteRow.step_id == v.step_id,
+                    VoteRow.user_id == v.user,
+                    VoteRow.option == v.option,
+                )
+            )
+        for v in [v for v in after if v not in before]:
+            self._db.execute(
+                insert(VoteRow).values(
+                    session_id=session_id, step_id=v.step_id, user_id=v.user, option=v.option
+                )
+            )
 
-
-def _values(contribution: Contribution) -> dict[str, Any]:
-    """The contribution row's columns for ``contribution``."""
-    return {
-        "ref": contribution.ref,
-        "step_id": contribution.step_id,
-        "author": contribution.author,
-        "text": contribution.text,
-        "at": contribution.at,
-        "edited_at": contribution.edited_at,
-        "withdrawn": contribution.withdrawn,
-        "counted": contribution.counted,
-        "held": contribution.held,
-    }
+    def _execute(self, statement: Any) -> None:
+        """An UPDATE or DELETE by condition; the identity map is not consulted."""
+        self._db.execute(statement, execution_options={"synchronize_session": False})
 
 
 def _utcnow() -> datetime:
@@ -818,19 +754,158 @@ def _channel_filter(platform: str, workspace: str, channel: str) -> ColumnElemen
     )
 
 
-def _in_channel(platform: str, workspace: str, channel: str) -> Select[SessionRow]:
+def _in_channel(platform: str, workspace: str, channel: str) -> Select[str]:
+    """Ids of the channel's sessions, the most recently started first."""
     return (
-        select(SessionRow)
+        select(SessionRow.id)
         .where(_channel_filter(platform, workspace, channel))
         .order_by(SessionRow.started_at.desc(), SessionRow.id.desc())
     )
 
 
-SessionPartRow = TypeVar("SessionPartRow", StepRunRow, ContributionRow, ReactionRow, VoteRow)
+class Sealed:
+    """A contribution's text as stored: decrypted once, the first time it is read.
+
+    Equal to its plain text (and to another ``Sealed`` of the same text), as the domain's
+    ``SealedText`` asks. Its repr never shows the text.
+    """
+
+    __slots__ = ("_plain", "_token")
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+        self._plain: str | None = None
+
+    def open(self) -> str:
+        if self._plain is None:
+            self._plain = current_cipher().decrypt(self._token)
+        return self._plain
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sealed):
+            return self._token == other._token or self.open() == other.open()
+        if isinstance(other, str):
+            return self.open() == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.open())
+
+    def __repr__(self) -> str:
+        return "Sealed(...)"
 
 
-def _by_session(rows: Iterable[SessionPartRow]) -> dict[str, list[SessionPartRow]]:
-    grouped: dict[str, list[SessionPartRow]] = defaultdict(list)
-    for row in rows:
-        grouped[row.session_id].append(row)
+def _bare(session: Session) -> Session:
+    """``session`` without parts: what is stored of a session not added yet."""
+    return replace(session, runs=(), contributions=(), reactions=frozenset(), votes=())
+
+
+def _runs_of(ids: Sequence[str]) -> Select[*tuple[Any, ...]]:
+    r = StepRunRow
+    return (
+        select(r.session_id, r.step_id, r.opened_at, r.deadline, r.closed_at, r.ready)
+        .where(r.session_id.in_(ids))
+        .order_by(r.session_id, r.position)
+    )
+
+
+def _contributions_of(
+    ids: Sequence[str], scope: Scope | None, current: Mapping[str, str]
+) -> Select[*tuple[Any, ...]]:
+    """Contributions in the order they were written (the platform's time, then arrival),
+    their text as the stored ciphertext; with a ``scope``, only its person's in the current
+    step (``current``: step id by session) and those it names."""
+    c = ContributionRow
+    query = (
+        select(
+            c.session_id,
+            c.ref,
+            c.step_id,
+            c.author,
+            type_coerce(c.text, Text()),
+            c.at,
+            c.edited_at,
+            c.withdrawn,
+            c.counted,
+            c.held,
+        )
+        .where(c.session_id.in_(ids))
+        .order_by(c.session_id, c.at, c.id)
+    )
+    if scope is None:
+        return query
+    in_step = [
+        and_(c.session_id == session_id, c.step_id == step_id, c.author == scope.person)
+        for session_id, step_id in current.items()
+    ]
+    return query.where(or_(c.ref.in_(scope.refs), *in_step))
+
+
+def _reactions_of(ids: Sequence[str], scope: Scope | None) -> Select[*tuple[Any, ...]]:
+    r = ReactionRow
+    query = select(r.session_id, r.step_id, r.target, r.emoji, r.user_id).where(
+        r.session_id.in_(ids)
+    )
+    return query if scope is None else query.where(r.user_id == scope.person)
+
+
+def _votes_of(ids: Sequence[str], scope: Scope | None) -> Select[*tuple[Any, ...]]:
+    v = VoteRow
+    query = (
+        select(v.session_id, v.step_id, v.user_id, v.option)
+        .where(v.session_id.in_(ids))
+        .order_by(v.session_id, v.id)
+    )
+    return query if scope is None else query.where(v.user_id == scope.person)
+
+
+def _group(rows: Iterable[Any]) -> dict[str, list[tuple[Any, ...]]]:
+    """Rows whose first column is a session id, by session, without that column."""
+    grouped: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    for session_id, *values in rows:
+        grouped[session_id].append(tuple(values))
     return grouped
+
+
+def _run_values(run: StepRun) -> dict[str, Any]:
+    return {
+        "step_id": run.step_id,
+        "opened_at": run.opened_at,
+        "deadline": run.deadline,
+        "closed_at": run.closed_at,
+        "ready": sorted(run.ready),
+    }
+
+
+def _contribution_values(contribution: Contribution) -> dict[str, Any]:
+    """The contribution row's columns for ``contribution``."""
+    return {
+        "ref": contribution.ref,
+        "step_id": contribution.step_id,
+        "author": contribution.author,
+        "text": contribution.text,
+        "at": contribution.at,
+        "edited_at": contribution.edited_at,
+        "withdrawn": contribution.withdrawn,
+        "counted": contribution.counted,
+        "held": contribution.held,
+    }
+
+
+_CONTRIBUTION_FLAGS = ("step_id", "author", "at", "edited_at", "withdrawn", "counted", "held")
+
+
+def _contribution_changes(old: Contribution, new: Contribution) -> dict[str, Any]:
+    """The columns that differ; the text only when the flow gave a new one (no decryption)."""
+    changed = {
+        name: getattr(new, name)
+        for name in _CONTRIBUTION_FLAGS
+        if getattr(old, name) != getattr(new, name)
+    }
+    if new.body is not old.body and old.body != new.body:
+        changed["text"] = new.text
+    return changed
+
+
+def _reaction_key(reaction: Reaction) -> tuple[str, str, str, str]:
+    return (reaction.step_id, reaction.target, reaction.emoji, reaction.user)

@@ -1,9 +1,10 @@
 """Domain: the session record (the IMS *Prozessdokumentation*), built from a session.
 
-Per step: the counted contributions (named, or without names when the group chose
-that), the reaction tallies with their meanings, the vote results, and for action
-steps the individual and team actions. Withdrawn contributions, and those the privacy
-guard holds back, never appear; a step the method marks anonymous names nobody.
+Per step: the counted contributions in the order they were written (named, or without
+names when the group chose that), the reaction tallies with their meanings, the vote
+results, and for action steps the individual and team actions. Withdrawn contributions,
+and those the privacy guard holds back, never appear; a step the method marks anonymous
+names nobody.
 Reaction and vote tallies are shown only when at least ``MIN_TALLY_PEOPLE`` people took
 part in them: with fewer, a count would tell who chose what.
 """
@@ -78,13 +79,21 @@ def _strip_prefix(text: str) -> str:
 def build_record(
     session: Session, language: str | None = None, *, min_tally_people: int = MIN_TALLY_PEOPLE
 ) -> Record:
-    """Assemble the record of a session in ``language`` (default: the session's)."""
+    """Assemble the record of a session in ``language`` (default: the session's).
+
+    Raises:
+        ValueError: ``session`` was loaded in part (``Session.partial``).
+    """
+    session.require_whole()
     lang = language or session.language
     reached = {run.step_id for run in session.runs}
     named = session.named_record
     steps = []
     for number, step in enumerate(session.method.steps, start=1):
-        counted = [c for c in session.contributions_in(step.id) if c.counts]
+        # in the order they were written (the platform's time), not the order they arrived
+        counted = sorted(
+            (c for c in session.contributions_in(step.id) if c.counts), key=lambda c: c.at
+        )
         names = named and not step.anonymous
         entries = tuple(Entry(c.author if names else None, c.text) for c in counted)
         individual: tuple[Entry, ...] = ()

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from bot.flows.errors import KeyedError
 from bot.flows.method import AdvanceRule, InputKind, Method, Role, Speakers, Step
@@ -33,19 +33,39 @@ class RuleViolation(KeyedError):
     """A person asked for something the method or the session state does not allow."""
 
 
+class SealedText(Protocol):
+    """A text kept as it is stored (encrypted) until someone reads it.
+
+    The storage hands these out so that applying an event decrypts nothing it does not
+    read. It compares equal to its plain text.
+    """
+
+    def open(self) -> str:
+        """The plain text (decrypted the first time it is asked for)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Contribution:
-    """One reply in a step. ``ref`` is the platform's id of the message that carried it."""
+    """One reply in a step. ``ref`` is the platform's id of the message that carried it.
+
+    ``body`` is the text as written, or as stored (``SealedText``); read it as ``text``.
+    """
 
     ref: str
     step_id: str
     author: str
-    text: str
+    body: str | SealedText
     at: datetime
     edited_at: datetime | None = None
     withdrawn: bool = False
     counted: bool = True  # False for replies kept but out of turn (a silent case owner)
     held: bool = False  # held back by the privacy guard until an edit without identifiers
+
+    @property
+    def text(self) -> str:
+        """What was written; a stored text is decrypted here, where it is read."""
+        return self.body if isinstance(self.body, str) else self.body.open()
 
     @property
     def counts(self) -> bool:
@@ -97,6 +117,10 @@ class Session:
     votes: tuple[Vote, ...] = ()
     closed_at: datetime | None = None
     approved_at: datetime | None = None  # the case owner approved the record
+    # Only some contributions, reactions and votes are here: those one event's rules read
+    # (the actor's in the current step, the message named). Enough to apply a reply, an
+    # edit or a reaction; a count or a record needs the whole session.
+    partial: bool = False
 
     @property
     def current_run(self) -> StepRun:
@@ -146,6 +170,7 @@ class Session:
 
     def contributors(self, step_id: str) -> frozenset[str]:
         """People who have taken part in a step: a counted reply, a vote, or a reaction."""
+        self.require_whole()
         people = {c.author for c in self.contributions_in(step_id) if c.counts}
         people |= {v.user for v in self.votes if v.step_id == step_id}
         if self.method.step(step_id).input is InputKind.REACTIONS:
@@ -154,6 +179,11 @@ class Session:
 
     def contribution(self, ref: str) -> Contribution | None:
         return next((c for c in self.contributions if c.ref == ref), None)
+
+    def require_whole(self) -> None:
+        """Refuse to count or record from a partial session (it would miss people)."""
+        if self.partial:
+            raise ValueError(f"session {self.id} was loaded in part; load it whole to read it")
 
     def _role(self, user: str) -> Role:
         return self.role_of(user) or Role.GROUP
@@ -332,7 +362,7 @@ def edit(
         raise RuleViolation("rule.not_your_contribution")
     if found.text == text and found.held == held:
         return Outcome(session)
-    changed = replace(found, text=text, edited_at=now, held=held)
+    changed = replace(found, body=text, edited_at=now, held=held)
     return Outcome(_replace_contribution(session, changed))
 
 
@@ -349,7 +379,7 @@ def withdraw(session: Session, *, user: str, ref: str) -> Outcome:
         raise RuleViolation("rule.not_your_contribution")
     if session.approved_at is not None:
         raise RuleViolation("record.approved")
-    return Outcome(_replace_contribution(session, replace(found, withdrawn=True, text="")))
+    return Outcome(_replace_contribution(session, replace(found, withdrawn=True, body="")))
 
 
 def react(session: Session, *, user: str, step_id: str, target: str, emoji: str) -> Outcome:

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.events import (
     ButtonPressed,
     Command,
@@ -37,6 +39,7 @@ from bot.handlers.record import (
 )
 from bot.handlers.retention import forget_command, my_data_command
 from bot.handlers.timers import away_command, settings_command, with_timers
+from storage.repositories import Tx
 
 SUBCOMMANDS: dict[str, SubCommand] = {
     **BUILT_IN,
@@ -68,6 +71,11 @@ HANDLERS: dict[type, Handler] = {
 HANDLERS = {kind: with_timers(handler) for kind, handler in HANDLERS.items()}
 
 
-def dispatch(services: Services, event: InboundEvent) -> bool:
-    """Handle one inbound event exactly once; False if it had been handled before."""
-    return handle(services, event, HANDLERS[type(event)])
+def dispatch(
+    services: Services, event: InboundEvent, *, finish: Callable[[Tx], object] | None = None
+) -> bool:
+    """Handle one inbound event exactly once; False if it had been handled before.
+
+    ``finish`` runs in the event's transaction (see ``bot.handlers.context.handle``).
+    """
+    return handle(services, event, HANDLERS[type(event)], finish=finish)

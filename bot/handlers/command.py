@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from bot.events import Command, InboundEvent, StartRequest, StartSubmitted
+from bot.flows import limits
 from bot.flows import session as flow
 from bot.flows.session import Mode, RuleViolation, Session
 from bot.handlers.context import Context, Handler
@@ -34,6 +35,7 @@ def command_handler(subcommands: Mapping[str, SubCommand]) -> Handler:
 
     def on_command(ctx: Context, event: InboundEvent) -> list[Outbound]:
         assert isinstance(event, Command)
+        limits.within(event.text, limits.COMMAND, "command")
         words = event.text.split()
         sub = words[0].lower() if words else "help"
         chosen = subcommands.get(sub)
@@ -117,6 +119,10 @@ def on_start_submitted(ctx: Context, event: InboundEvent) -> list[Outbound]:
 
 def start(ctx: Context, event: Command | StartSubmitted, request: StartRequest) -> list[Outbound]:
     """Open a session in the channel where the command was typed."""
+    for person in (request.case_owner, request.facilitator, *request.participants):
+        limits.within(person, limits.PERSON, "person")
+    if request.language is not None:
+        _language(request.language)  # a form's value may be anything
     method = ctx.services.catalogue.get(request.method_id)
     if method is None:
         raise RuleViolation(
@@ -260,7 +266,7 @@ def _language(value: str | None) -> str | None:
 def _hours(value: str | None) -> int | None:
     if value is None:
         return None
-    if not value.isdigit() or not 1 <= int(value) <= 336:
+    if not (value.isascii() and value.isdecimal()) or not 1 <= int(value) <= 336:
         raise RuleViolation("start.bad_value", option="hours", value=value, allowed="1-336")
     return int(value)
 

@@ -54,11 +54,19 @@ class Context:
 Handler = Callable[[Context, InboundEvent], list[Outbound]]
 
 
-def handle(services: Services, event: InboundEvent, handler: Handler) -> bool:
+def handle(
+    services: Services,
+    event: InboundEvent,
+    handler: Handler,
+    *,
+    finish: Callable[[Tx], object] | None = None,
+) -> bool:
     """Run ``handler`` for ``event`` exactly once.
 
     A refusal (any ``KeyedError``: a rule, a schedule, a time setting) becomes a private
     notice to the person who acted, in their language; the session is left as it was.
+    ``finish`` runs last in the same transaction (the runtime removes the event from the
+    inbox there), also for a duplicate.
 
     Returns:
         False when the event had been handled before (a platform retry).
@@ -66,6 +74,8 @@ def handle(services: Services, event: InboundEvent, handler: Handler) -> bool:
     where = event.where
     now = services.clock()
     with services.store.transaction() as tx:
+        if finish is not None:
+            finish(tx)
         if not tx.claim_event(where.platform, event.event_id, now):
             logger.info("duplicate event ignored", extra={"event_id": event.event_id})
             return False

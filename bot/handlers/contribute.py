@@ -1,6 +1,9 @@
 """Use cases: thread replies, their edits and deletions, reactions, and step buttons.
 
 Messages outside a session's thread are not the bot's business and are ignored.
+A reply, an edit, a deletion and a reaction load only the parts of the session their
+rules read (``Scope``: the person's own in the current step, the message named), so
+their cost does not grow with the session; the session row is locked for the change.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from bot.handlers.context import Context
 from bot.handlers.present import present
 from bot.handlers.privacy import guarded_contribute, guarded_edit
 from bot.messages import Outbound
+from storage.repositories import Scope
 
 BUTTON_ACTIONS = frozenset({"ready", "next", "pause", "resume", "close"})
 
@@ -29,7 +33,7 @@ def on_reply(ctx: Context, event: InboundEvent) -> list[Outbound]:
     """A reply in a session thread becomes a contribution to the current step (its text
     screened by the privacy guard first)."""
     assert isinstance(event, Reply)
-    session = _thread_session(ctx, event)
+    session = _thread_session(ctx, event, Scope(event.user, (event.ref,)))
     if session is None:
         return []
     outcome = guarded_contribute(
@@ -42,7 +46,9 @@ def on_adopt(ctx: Context, event: InboundEvent) -> list[Outbound]:
     """A channel message added to the open session's current step, as if replied in the thread."""
     assert isinstance(event, MessageAdopted)
     where = event.where
-    sessions = ctx.tx.open_sessions_in(where.platform, where.workspace, where.channel)
+    sessions = ctx.tx.open_sessions_in(
+        where.platform, where.workspace, where.channel, scope=Scope(event.author, (event.ref,))
+    )
     if not sessions:
         raise RuleViolation("session.none_here")
     session = sessions[0]
@@ -56,7 +62,7 @@ def on_adopt(ctx: Context, event: InboundEvent) -> list[Outbound]:
 def on_edit(ctx: Context, event: InboundEvent) -> list[Outbound]:
     """An edited reply updates the stored contribution."""
     assert isinstance(event, ReplyEdited)
-    session = _thread_session(ctx, event)
+    session = _thread_session(ctx, event, Scope(event.user, (event.ref,)))
     if session is None:
         return []
     outcome = guarded_edit(
@@ -68,7 +74,7 @@ def on_edit(ctx: Context, event: InboundEvent) -> list[Outbound]:
 def on_delete(ctx: Context, event: InboundEvent) -> list[Outbound]:
     """A deleted reply withdraws the contribution."""
     assert isinstance(event, ReplyDeleted)
-    session = _thread_session(ctx, event)
+    session = _thread_session(ctx, event, Scope(event.user, (event.ref,)))
     if session is None:
         return []
     return _save(ctx, flow.withdraw(session, user=event.user, ref=event.ref))
@@ -78,7 +84,9 @@ def on_reaction(ctx: Context, event: InboundEvent) -> list[Outbound]:
     """A reaction on a step post or a contribution is tallied for that step."""
     assert isinstance(event, ReactionChanged)
     where = event.where
-    found = ctx.tx.session_for_message(where.platform, where.workspace, where.channel, event.target)
+    found = ctx.tx.session_for_message(
+        where.platform, where.workspace, where.channel, event.target, scope=Scope(event.user)
+    )
     if found is None:
         return []
     session, step_id = found
@@ -102,12 +110,14 @@ def on_button(ctx: Context, event: InboundEvent) -> list[Outbound]:
     return apply_action(ctx, session, event.user, event.action)
 
 
-def _thread_session(ctx: Context, event: Reply | ReplyEdited | ReplyDeleted) -> Session | None:
+def _thread_session(
+    ctx: Context, event: Reply | ReplyEdited | ReplyDeleted, scope: Scope
+) -> Session | None:
     where = event.where
     if where.thread is None:
         return None
     session = ctx.tx.session_for_thread(
-        where.platform, where.workspace, where.channel, where.thread
+        where.platform, where.workspace, where.channel, where.thread, scope=scope
     )
     if session is not None:
         _enter(ctx, session)

@@ -43,6 +43,7 @@ from pathlib import Path
 from bot.charts import digest_chart
 from bot.events import Command
 from bot.flows import cop as flow
+from bot.flows import limits
 from bot.flows.calendar_ics import series_to_ics
 from bot.flows.cop import (
     DEFAULT_RRULE,
@@ -96,7 +97,7 @@ def cop_command(ctx: Context, event: Command, words: list[str]) -> list[Outbound
 
 
 def _create(ctx: Context, event: Command, words: list[str]) -> list[Outbound]:
-    name = " ".join(words).strip()
+    name = limits.within(" ".join(words).strip(), limits.COP_NAME, "cop_name")
     group = _group(ctx, event)
     repo = TimeRepository(ctx.tx)
     here = repo.cops_in_channel(group.platform, group.workspace, group.channel)
@@ -142,7 +143,11 @@ def _coordinators(ctx: Context, event: Command, words: list[str]) -> list[Outbou
     if len(words) < 2 or words[0].lower() != "add":
         raise RuleViolation("cop.usage.coordinators")
     stored = _resolve(ctx, event, [])
-    people = [w.strip().lstrip("@").strip(",") for w in words[1:] if w.strip("@,")]
+    people = [
+        limits.within(w.strip().lstrip("@").strip(","), limits.PERSON, "person")
+        for w in words[1:]
+        if w.strip("@,")
+    ]
     cop = stored.cop
     for user in people:
         cop = flow.add_coordinator(cop, by=event.user, user=user)
@@ -173,6 +178,9 @@ def _schedule(ctx: Context, event: Command, words: list[str]) -> list[Outbound]:
         )
     except ScheduleError as error:
         raise RuleViolation(error.key, **error.params) from None
+    limits.within(series.place, limits.PLACE, "place")
+    limits.within(series.link, limits.LINK, "link")
+    limits.within(series.rrule, limits.SCHEDULE_RULE, "schedule_rule")
     changed = _save(
         ctx, stored, flow.set_schedule(stored.cop, by=event.user, series=series), schedule=True
     )
@@ -197,7 +205,7 @@ def _agenda(ctx: Context, event: Command, words: list[str]) -> list[Outbound]:
     stored = _resolve(ctx, event, [])
     cop = stored.cop
     if words and words[0].lower() == "add":
-        item = " ".join(words[1:])
+        item = limits.within(" ".join(words[1:]), limits.AGENDA_ITEM, "agenda_item")
         changed = _save(
             ctx, stored, flow.add_agenda_item(cop, author=event.user, text=item, now=ctx.now)
         )
@@ -485,7 +493,7 @@ def digest_text(ctx: JobContext, stored: StoredCop, meeting: datetime) -> str:
     for session_id, channel in ctx.repo.sessions_between(
         group.platform, group.workspace, since, until
     ):
-        session = ctx.tx.get_session(session_id)
+        session = ctx.tx.get_session(session_id, lock=False)
         if session is None:
             continue
         if channel == group.channel or people & set(session.members()):

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.events import Command, Where
+from bot.flows import limits
 from bot.flows import session as flow
 from bot.flows.guard import PrivacyMode, parse_mode, privacy_notice, screen
 from bot.flows.session import Notice, Outcome, RuleViolation, Session
@@ -194,7 +195,10 @@ def privacy_command(ctx: Context, event: Command, words: list[str]) -> list[Outb
                 )
             settings["privacy_mode"] = value.lower()
         elif key == "retention":
-            if not value.isdigit() or not 1 <= int(value) <= MAX_RETENTION_DAYS:
+            if (
+                not (value.isascii() and value.isdecimal())
+                or not 1 <= int(value) <= MAX_RETENTION_DAYS
+            ):
                 raise RuleViolation(
                     "start.bad_value",
                     option="retention",
@@ -206,7 +210,7 @@ def privacy_command(ctx: Context, event: Command, words: list[str]) -> list[Outb
             raise RuleViolation("privacy.usage")
         changed.append(key)
     if protocol is not None:
-        text = protocol.strip()
+        text = limits.within(protocol.strip(), limits.PROTOCOL, "protocol")
         if not text:
             raise RuleViolation("privacy.usage")
         if text.lower() == PROTOCOL_DEFAULT:

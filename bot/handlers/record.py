@@ -56,7 +56,11 @@ def session_by_id(ctx: Context, event: Command, session_id: str) -> Session:
 
 def find_session(ctx: Context, event: Command, wanted: Wanted) -> Session | None:
     """The session a person most likely means: the thread's, then the channel's (newest
-    first), then any of theirs in the workspace (a command typed in a direct message)."""
+    first), then any of theirs in the workspace (a command typed in a direct message).
+
+    Candidates are read without a lock; only the one found is locked (and read again, as
+    it is now), so this transaction writes one session and waits for no other.
+    """
     where = event.where
     seen: set[str] = set()
 
@@ -64,7 +68,7 @@ def find_session(ctx: Context, event: Command, wanted: Wanted) -> Session | None
         ids: list[str] = []
         if where.thread:
             found = ctx.tx.session_for_thread(
-                where.platform, where.workspace, where.channel, where.thread
+                where.platform, where.workspace, where.channel, where.thread, lock=False
             )
             ids += [found.id] if found else []
         repo = PrivacyRepository(ctx.tx)
@@ -76,9 +80,10 @@ def find_session(ctx: Context, event: Command, wanted: Wanted) -> Session | None
         if session_id in seen:
             continue
         seen.add(session_id)
-        session = ctx.tx.get_session(session_id)
+        session = ctx.tx.get_session(session_id, lock=False)
         if session is not None and wanted(session):
-            return session
+            locked = ctx.tx.get_session(session_id)
+            return locked if locked is not None and wanted(locked) else None
         if len(seen) >= MAX_CANDIDATES:
             break
     return None

@@ -34,6 +34,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from bot.events import Command, InboundEvent
+from bot.flows import limits
 from bot.flows import session as flow
 from bot.flows.group_settings import (
     DeadlineAction,
@@ -410,7 +411,8 @@ def _changed(timing: GroupTiming, words: list[str]) -> GroupTiming:
         name, sep, value = word.partition("=")
         name = name.lower()
         if not sep or name not in _SETTING_NAMES:
-            raise RuleViolation("timing.settings_usage", word=word)
+            raise RuleViolation("timing.settings_usage", word=word[: limits.SETTING])
+        limits.within(value, limits.SETTING, "setting", option=name)
         try:
             if name == "deadline":
                 settings["deadline_action"] = DeadlineAction(value.lower()).value

@@ -10,8 +10,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from babel.messages.pofile import read_po
-
 LANGUAGES = ("nl", "de", "en")
 DEFAULT_LANGUAGE = "en"
 
@@ -19,6 +17,8 @@ DEFAULT_LANGUAGE = "en"
 @cache
 def catalogue(language: str) -> dict[str, str]:
     """All messages of one language, key to text."""
+    from babel.messages.pofile import read_po  # on first use: importing babel takes a while
+
     path = resources.files("bot.i18n").joinpath(f"locale/{language}/LC_MESSAGES/messages.po")
     with path.open("rb") as handle:
         po = read_po(handle, locale=language)

@@ -16,6 +16,8 @@ import pytest
 from sqlalchemy import inspect, text
 
 from bot.handlers.retention import purge_expired
+from bot.platforms.console.app import ConsoleApp
+from bot.platforms.console.board import Board
 from storage.privacy_repository import PrivacyRepository
 from tests.support.app import Harness
 
@@ -313,8 +315,7 @@ def test_the_organisations_protocol_reminder_replaces_the_standard_text(
     from dataclasses import replace
 
     services = replace(harness.services, protocol_reminders={"en": "Follow our Meldcode first."})
-    assert harness.console is not None
-    harness.console.services = services
+    harness.console = ConsoleApp(services, Board(harness.out))
 
     out = harness.type("/as ben", START)
 

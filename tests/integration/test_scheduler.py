@@ -25,6 +25,8 @@ from sqlalchemy import text
 from bot import scheduler as scheduler_module
 from bot.events import Command, Where
 from bot.handlers import dispatch
+from bot.platforms.console.app import ConsoleApp
+from bot.platforms.console.board import Board
 from bot.scheduler import POLL_JOB_ID, RETENTION_JOB_ID, Scheduler
 from storage.crypto import configure_cipher, current_cipher
 from tests.support.app import Harness, make_harness
@@ -55,10 +57,9 @@ def keep_cipher() -> Iterator[None]:
 
 def _live(harness: Harness, **options: object) -> Scheduler:
     """A real scheduler on the harness's database, with the (time-travelled) wall clock."""
-    assert harness.console is not None
     services = replace(harness.services, clock=lambda: datetime.now(UTC))
     harness.services = services
-    harness.console.services = services
+    harness.console = ConsoleApp(services, Board(harness.out))
     scheduler = Scheduler(
         services,
         after_run=harness.console.flush,

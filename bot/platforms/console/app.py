@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from bot.delivery import deliver_pending
+from bot.config import Settings
 from bot.events import (
     Command,
     InboundEvent,
@@ -36,11 +36,11 @@ from bot.events import (
     ReplyEdited,
     Where,
 )
-from bot.handlers import dispatch
 from bot.handlers.context import Services
 from bot.i18n import t
 from bot.platforms.console.board import Board, clean
 from bot.platforms.console.messenger import ConsoleMessenger
+from bot.runtime.process import Runtime
 
 WORKSPACE = "local"
 CHANNEL = "console"
@@ -59,6 +59,10 @@ class ConsoleApp:
         self.interactive = interactive
         self.board = board
         self.messenger = ConsoleMessenger(board)
+        # The shared event path, run in this thread after each line: nothing to pace.
+        self.runtime = Runtime(
+            services, Settings(pace_seconds=0.0), {self.messenger.platform: self.messenger}
+        )
         self.user = user
         self._ids = itertools.count(1)
         self.lock = threading.RLock()
@@ -87,15 +91,14 @@ class ConsoleApp:
                 return True
             event = self._event_for(line)
             if event is not None:
-                dispatch(self.services, event)
+                self.runtime.ingress.accept(event)
                 self.flush()
         return True
 
     def flush(self) -> None:
-        """Send everything the outbox holds for the console."""
+        """Apply what the inbox holds and print everything the outbox holds for the console."""
         with self.lock:
-            while deliver_pending(self.services.store, self.messenger, self.services.clock):
-                pass
+            self.runtime.settle()
 
     def _later(self, line: str) -> None:
         """``/later 2h``: move the clock on and run the work that fell due."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.i18n import t
 from bot.messages import AnchorView, DirectMessage, PrivateNotice, StepPost, ThreadNote
 from bot.platforms.console.board import BOT_NAME, Board
-from bot.ports import Delivery
+from bot.ports import Delivery, Posted
 
 
 class ConsoleMessenger:
@@ -15,7 +15,11 @@ class ConsoleMessenger:
         self.board = board
         self.last_session_id = ""
 
-    def deliver(self, delivery: Delivery) -> str | None:
+    def deliver(self, delivery: Delivery) -> Posted:
+        """Print the message (a terminal line takes any length: always one part)."""
+        return Posted(self._print(delivery))
+
+    def _print(self, delivery: Delivery) -> str | None:
         message = delivery.message
         if isinstance(message, AnchorView):
             return self._anchor(message, delivery.thread)

@@ -27,6 +27,7 @@ from bot.config import Settings
 from bot.handlers.context import Services
 from bot.platforms.slack import listeners
 from bot.platforms.slack.messenger import SlackMessenger, make_client
+from bot.runtime.process import Runtime
 from storage.crypto import current_cipher
 from storage.log_guard import drop_debug
 
@@ -63,12 +64,13 @@ class ConfigurationError(Exception):
 
 @dataclass
 class SlackApp:
-    """The built Slack side: Bolt app, the messenger, and the outbox drainer."""
+    """The built Slack side: Bolt app, the messenger, and the runtime behind them."""
 
     app: App
     messenger: SlackMessenger
-    outbox: listeners.Outbox
+    runtime: Runtime
     client: WebClient
+    signing_secret: str = ""  # what the request guard verifies signatures with
 
 
 class EncryptedInstallationStore(SQLAlchemyInstallationStore):
@@ -156,15 +158,15 @@ def build_slack_app(
     *,
     engine: Engine | None = None,
     client: WebClient | None = None,
-    process_before_response: bool = False,
     listener_executor: Executor | None = None,
-    sleep: Callable[[float], None] | None = None,
 ) -> SlackApp:
-    """The Bolt app for ``settings`` with every listener registered.
+    """The Bolt app for ``settings`` with every listener registered, and its runtime
+    (not started: the caller starts it, or tests ``settle`` it).
 
-    ``engine`` is the database for the OAuth stores (needed only with ``SLACK_CLIENT_ID``).
-    Tests pass ``process_before_response=True`` and an inline ``listener_executor`` so a
-    request is fully handled when its HTTP response arrives, and a no-op ``sleep``.
+    Listeners run before the response (``process_before_response``): they store the event
+    in the inbox, and Slack is answered after that. ``engine`` is the database for the
+    OAuth stores (needed only with ``SLACK_CLIENT_ID``). Tests pass an inline
+    ``listener_executor`` so the App Home's lazy listener finishes inside the request.
 
     Raises:
         ConfigurationError: naming the settings that are missing.
@@ -177,7 +179,7 @@ def build_slack_app(
     options: dict[str, Any] = {
         "signing_secret": settings.slack_signing_secret,
         "client": web,
-        "process_before_response": process_before_response,
+        "process_before_response": True,
         "name": "intervision-bot",
     }
     if listener_executor is not None:
@@ -209,9 +211,13 @@ def build_slack_app(
             "(install into many workspaces)"
         )
     app = App(**options)
-    messenger_options: dict[str, Any] = {"token_for": token_for}
-    if sleep is not None:
-        messenger_options["sleep"] = sleep
-    messenger = SlackMessenger(web, **messenger_options)
-    outbox = listeners.register(app, services, messenger)
-    return SlackApp(app=app, messenger=messenger, outbox=outbox, client=web)
+    messenger = SlackMessenger(web, token_for=token_for)
+    runtime = Runtime(services, settings, {messenger.platform: messenger})
+    listeners.register(app, services, runtime.ingress, runtime.locales)
+    return SlackApp(
+        app=app,
+        messenger=messenger,
+        runtime=runtime,
+        client=web,
+        signing_secret=settings.slack_signing_secret,
+    )

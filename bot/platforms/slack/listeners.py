@@ -1,24 +1,23 @@
 """Slack adapter, inbound I/O: every Bolt listener, registered explicitly by ``register``.
 
-Each listener acknowledges at once (Slack wants an answer within 3 seconds), then parses
-the payload into a neutral event, hands it to ``bot.handlers.dispatch`` (which handles an
-event id once only, so Slack's retries change nothing) and drains the outbox through the
-Slack messenger. Slow work runs in lazy listeners.
+The app runs with ``process_before_response``: a listener runs inside the request and
+Slack gets its answer when the listener returns. Each listener parses the payload into a
+neutral event and hands it to the runtime's ingress, which commits it to the inbox; only
+then is Slack answered, so nothing Slack was told had arrived can be lost. Applying the
+event and posting what it causes happen later, in the inbox worker and the delivery
+worker, never in a request. Opening a modal (which needs the trigger id within 3 seconds)
+is the one Web API call made inside a request.
 
-This is also the one place where an unexpected error meets a Slack user: it is logged by
-type only (never with tokens or what people wrote) and answered with a generic private
-message in the user's language.
+Nothing of a payload is logged: errors are logged by type only.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.models.blocks import (
     CheckboxesElement,
@@ -36,16 +35,13 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.delivery import deliver_pending
 from bot.events import InboundEvent
 from bot.flows.group_settings import timing_of
 from bot.flows.method import Catalogue
-from bot.handlers import dispatch
 from bot.handlers.context import Services
 from bot.handlers.privacy import privacy_of, privacy_text
 from bot.handlers.timers import settings_text
 from bot.i18n import LANGUAGES, t
-from bot.messages import PrivateNotice
 from bot.platforms.slack import parse
 from bot.platforms.slack.ids import (
     COMMAND,
@@ -55,136 +51,96 @@ from bot.platforms.slack.ids import (
     Callback,
     Field,
 )
-from bot.platforms.slack.messenger import SlackMessenger
 from bot.platforms.slack.render import escape, fill, sections, text
-from bot.ports import Delivery, PermanentFailure, TemporaryFailure
+from bot.runtime.ingress import Ingress
+from bot.runtime.worker import Locales
 from storage.repositories import Group
 
 logger = logging.getLogger(__name__)
 
-MAX_DRAIN_ROUNDS = 100
-LOCALE_TTL_SECONDS = 3600.0
 DEFAULT_SCHEDULE_TEXT = "quarterly first tuesday 14:00 Europe/Zurich at "
 LANGUAGE_NAMES = {"nl": "Nederlands", "de": "Deutsch", "en": "English"}
 
 Payload = Mapping[str, Any]
 
 
-class Outbox:
-    """Drains the durable outbox through the Slack messenger, one drain at a time."""
-
-    def __init__(self, services: Services, messenger: SlackMessenger) -> None:
-        self.services = services
-        self.messenger = messenger
-        self._lock = threading.Lock()
-
-    def drain(self) -> int:
-        """Deliver everything due now; returns how many messages were taken up."""
-        handled = 0
-        with self._lock:
-            for _ in range(MAX_DRAIN_ROUNDS):
-                batch = deliver_pending(self.services.store, self.messenger, self.services.clock)
-                if not batch:
-                    break
-                handled += batch
-        return handled
-
-
 class Listeners:
-    """The listener functions, sharing the services, the messenger and the outbox."""
+    """The listener functions, sharing the services, the ingress and the locale cache."""
 
-    def __init__(self, services: Services, messenger: SlackMessenger, outbox: Outbox) -> None:
+    def __init__(self, services: Services, ingress: Ingress, locales: Locales) -> None:
         self.services = services
-        self.messenger = messenger
-        self.outbox = outbox
-        self._locales: dict[tuple[str, str], tuple[float, str | None]] = {}
+        self.ingress = ingress
+        self.locales = locales
 
     # --- slash command ----------------------------------------------------------------------
 
-    def on_command(self, body: Payload, client: WebClient) -> None:
-        """(lazy) ``/intervision ...``: the start modal, or a sub-command for the core."""
-        workspace, user = parse.workspace_of(body), str(body.get("user_id", ""))
-        language = self.language_of(workspace, user)
+    def on_command(self, ack: Ack, body: Payload, client: WebClient) -> None:
+        """``/intervision ...``: a form to open now, or a sub-command for the inbox."""
+        command_text = str(body.get("text", ""))
+        if parse.wants_schedule_modal(command_text) or parse.wants_start_modal(command_text):
+            language = self.language_of(parse.workspace_of(body), str(body.get("user_id", "")))
+            self._open_modal(client, body, language or self.services.language)
+            ack()
+            return
+        self.ingress.accept(parse.parse_command(body, now=self.services.clock()))
+        ack()
+
+    def _open_modal(self, client: WebClient, body: Payload, lang: str) -> None:
+        trigger = str(body.get("trigger_id", ""))
+        channel = str(body.get("channel_id", ""))
         command_text = str(body.get("text", ""))
         if parse.wants_schedule_modal(command_text):
-            view = schedule_modal(
-                language or self.services.language, str(body.get("channel_id", ""))
-            )
-            client.views_open(trigger_id=str(body.get("trigger_id", "")), view=view)
+            client.views_open(trigger_id=trigger, view=schedule_modal(lang, channel))
             return
-        if parse.wants_start_modal(command_text):
-            self._join(client, str(body.get("channel_id", "")))
-            self.open_start_modal(client, body, language)
-            return
-        if command_text.strip().lower().startswith("start"):
-            self._join(client, str(body.get("channel_id", "")))
-        event = parse.parse_command(body, now=self.services.clock(), language=language)
-        self.run(event)
-
-    def open_start_modal(self, client: WebClient, body: Payload, language: str | None) -> None:
-        lang = language or self.services.language
         view = start_modal(
             self.services.catalogue,
             lang,
-            channel=str(body.get("channel_id", "")),
+            channel=channel,
             invoker=str(body.get("user_id", "")),
-            method_id=parse.preselected_method(str(body.get("text", ""))),
+            method_id=parse.preselected_method(command_text),
         )
-        client.views_open(trigger_id=str(body.get("trigger_id", "")), view=view)
+        client.views_open(trigger_id=trigger, view=view)
 
-    # --- start modal --------------------------------------------------------------------------
+    # --- forms ----------------------------------------------------------------------------
 
-    def ack_start(self, ack: Ack, body: Payload) -> None:
-        """Check the modal before it closes; errors are shown next to the field."""
+    def on_start_submitted(self, ack: Ack, body: Payload) -> None:
+        """The start modal: errors are shown next to the field; a valid form goes to the inbox."""
         values = parse.start_form_values(body.get("view") or {})
         errors = parse.start_form_errors(values)
-        if not errors:
-            ack()
+        if errors:
+            user = str((body.get("user") or {}).get("id", ""))
+            lang = self.language_of(parse.workspace_of(body), user) or self.services.language
+            ack(
+                response_action="errors",
+                errors={block: t(key, lang, **params) for block, (key, params) in errors.items()},
+            )
             return
-        user = str((body.get("user") or {}).get("id", ""))
-        lang = self.language_of(parse.workspace_of(body), user) or self.services.language
-        ack(
-            response_action="errors",
-            errors={block: t(key, lang, **params) for block, (key, params) in errors.items()},
-        )
+        self._accept(parse.parse_start_submission(body, now=self.services.clock()))
+        ack()
 
-    def on_schedule_submitted(self, body: Payload) -> None:
-        """(lazy) The CoP schedule modal: the same as ``/intervision cop schedule <text>``."""
-        user = str((body.get("user") or {}).get("id", ""))
-        language = self.language_of(parse.workspace_of(body), user)
-        self.run(
-            parse.parse_schedule_submission(body, now=self.services.clock(), language=language)
-        )
+    def on_schedule_submitted(self, ack: Ack, body: Payload) -> None:
+        """The CoP schedule modal: the same as ``/intervision cop schedule <text>``."""
+        self._accept(parse.parse_schedule_submission(body, now=self.services.clock()))
+        ack()
 
-    def on_start_submitted(self, body: Payload) -> None:
-        """(lazy) A valid start modal: start the session in the channel it was opened in."""
-        user = str((body.get("user") or {}).get("id", ""))
-        language = self.language_of(parse.workspace_of(body), user)
-        event = parse.parse_start_submission(body, now=self.services.clock(), language=language)
-        self.run(event)
-
-    # --- events -----------------------------------------------------------------------------
+    # --- events, buttons, shortcuts -----------------------------------------------------------
 
     def on_event(self, body: Payload, context: BoltContext) -> None:
         """Messages in threads, their edits and deletions, reactions."""
-        event = parse.parse_event(body, context.bot_user_id)
-        if event is not None:
-            self.run(event)
+        self._accept(parse.parse_event(body, context.bot_user_id))
 
-    def on_action(self, body: Payload) -> None:
-        """(lazy) A Ready / Next step / Pause / Resume button."""
-        event = parse.parse_action(body)
-        if event is not None:
-            self.run(event)
+    def on_action(self, ack: Ack, body: Payload) -> None:
+        """A Ready / Next step / Pause / Resume button."""
+        self._accept(parse.parse_action(body))
+        ack()
 
-    def on_adopt(self, body: Payload) -> None:
-        """(lazy) The message shortcut: add a channel message to the current step."""
-        event = parse.parse_shortcut(body)
-        if event is not None:
-            self.run(event)
+    def on_adopt(self, ack: Ack, body: Payload) -> None:
+        """The message shortcut: add a channel message to the current step."""
+        self._accept(parse.parse_shortcut(body))
+        ack()
 
     def on_home(self, event: Payload, client: WebClient, context: BoltContext) -> None:
-        """The App Home tab: the user's open sessions."""
+        """(lazy) The App Home tab: the user's open sessions."""
         if event.get("tab") not in (None, "home"):
             return
         user = str(event.get("user", ""))
@@ -194,49 +150,21 @@ class Listeners:
 
     # --- the way into the core ----------------------------------------------------------------
 
-    def run(self, event: InboundEvent) -> None:
-        """Dispatch ``event`` once, then send what it queued (and anything else due)."""
-        try:
-            dispatch(self.services, event)
-        except Exception as error:
-            logger.exception("handling %s failed (%s)", type(event).__name__, type(error).__name__)
-            self._apologise(event)
-        finally:
-            self.outbox.drain()
-
-    def _apologise(self, event: InboundEvent) -> None:
-        lang = getattr(event, "language", None) or self.services.language
-        where = event.where
-        notice = PrivateNotice(event.user, text("slack.error.generic", lang), where.thread)
-        try:
-            self.messenger.deliver(Delivery(where.workspace, where.channel, notice, where.thread))
-        except (TemporaryFailure, PermanentFailure) as failure:
-            logger.warning("could not tell the user about an error: %s", failure.reason)
+    def _accept(self, event: InboundEvent | None) -> None:
+        if event is not None:
+            self.ingress.accept(event)
 
     def language_of(self, workspace: str, user: str) -> str | None:
-        """The user's language from their Slack locale, when we speak it (cached an hour)."""
-        key = (workspace, user)
-        cached = self._locales.get(key)
-        now = time.monotonic()
-        if cached is not None and now - cached[0] < LOCALE_TTL_SECONDS:
-            return cached[1]
-        locale = self.messenger.locale_of(workspace, user) if user else None
-        short = locale.replace("_", "-").split("-")[0].lower() if locale else None
-        language = short if short in LANGUAGES else None
-        self._locales[key] = (now, language)
-        return language
+        """The user's language from their Slack locale, when we speak it."""
+        return self.locales.language(parse.PLATFORM, workspace, user)
 
-    def _join(self, client: WebClient, channel: str) -> None:
-        """Join a public channel so the bot hears the thread replies; private ones need /invite."""
-        if not channel.startswith("C"):
+    def on_error(self, error: Exception, body: Payload, response: BoltResponse | None) -> None:
+        """Bolt's global error handler: log the kind of error, nothing of the payload. A
+        payload the parse cannot read (``parse.ParseError``) is answered 400, not 500."""
+        if isinstance(error, parse.ParseError) and response is not None:
+            response.status = 400
+            logger.info("unreadable Slack request of type %s refused", body.get("type"))
             return
-        try:
-            client.conversations_join(channel=channel)
-        except Exception as error:  # the post itself will say what is wrong
-            logger.info("could not join the channel: %s", type(error).__name__)
-
-    def on_error(self, error: Exception, body: Payload) -> None:
-        """Bolt's global error handler: log the kind of error, nothing of the payload."""
         logger.error("Slack request of type %s failed: %s", body.get("type"), type(error).__name__)
 
 
@@ -244,25 +172,20 @@ def _ack(ack: Ack) -> None:
     ack()
 
 
-def register(app: App, services: Services, messenger: SlackMessenger) -> Outbox:
-    """Register every listener on ``app`` (once, from the composition); returns the outbox
-    drainer so the caller can also drain it on a timer."""
-    outbox = Outbox(services, messenger)
-    listeners = Listeners(services, messenger, outbox)
-    app.command(COMMAND)(ack=_ack, lazy=[listeners.on_command])
+def register(app: App, services: Services, ingress: Ingress, locales: Locales) -> None:
+    """Register every listener on ``app`` (once, from the composition)."""
+    listeners = Listeners(services, ingress, locales)
+    app.command(COMMAND)(listeners.on_command)
     app.event("message")(listeners.on_event)
     app.event("reaction_added")(listeners.on_event)
     app.event("reaction_removed")(listeners.on_event)
-    app.event("app_home_opened")(listeners.on_home)
+    app.event("app_home_opened")(ack=_ack, lazy=[listeners.on_home])
     for action in Action:
-        app.action(action.value)(ack=_ack, lazy=[listeners.on_action])
-    app.view(Callback.START_MODAL.value)(
-        ack=listeners.ack_start, lazy=[listeners.on_start_submitted]
-    )
-    app.view(Callback.SCHEDULE_MODAL.value)(ack=_ack, lazy=[listeners.on_schedule_submitted])
-    app.shortcut(Callback.ADOPT_SHORTCUT.value)(ack=_ack, lazy=[listeners.on_adopt])
+        app.action(action.value)(listeners.on_action)
+    app.view(Callback.START_MODAL.value)(listeners.on_start_submitted)
+    app.view(Callback.SCHEDULE_MODAL.value)(listeners.on_schedule_submitted)
+    app.shortcut(Callback.ADOPT_SHORTCUT.value)(listeners.on_adopt)
     app.error(listeners.on_error)
-    return outbox
 
 
 # --- views ------------------------------------------------------------------------------------

@@ -8,15 +8,16 @@ channel), direct messages with ``conversations.open`` + ``chat.postMessage``.
 Failures are translated for the outbox: 429 becomes ``TemporaryFailure`` with Slack's
 ``Retry-After``; 5xx and network trouble (after the SDK's own retries) ``TemporaryFailure``;
 errors that no retry can fix (``channel_not_found``, ``invalid_blocks`` ...)
-``PermanentFailure``. Posts into one channel are paced to about one a second.
+``PermanentFailure``. When the bot is not in a channel it joins it and sends again; a
+channel it cannot join (private) raises ``NotAMember``. A message Slack takes in several
+posts is delivered one part per call, so the delivery worker stores the progress and paces
+the posts (about one a second per channel: ``PACE_SECONDS``); nothing here sleeps.
 Nothing user-written is logged; error logs name the Slack error code only.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable
 from urllib.error import URLError
 
@@ -29,14 +30,16 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
+from slack_sdk.web import SlackResponse
 
 from bot.messages import AnchorView, DirectMessage, PrivateNotice, StepPost, ThreadNote
 from bot.platforms.slack import render
-from bot.ports import Delivery, PermanentFailure, TemporaryFailure
+from bot.ports import Delivery, NotAMember, PermanentFailure, Posted, TemporaryFailure
 
 logger = logging.getLogger(__name__)
 
 PACE_SECONDS = 1.0
+"""Seconds between posts into one channel (Slack allows about one a second)."""
 
 PERMANENT_ERRORS = frozenset(
     {
@@ -77,6 +80,11 @@ RECONFIGURABLE_ERRORS = frozenset(
 
 RECONFIGURE_RETRY_SECONDS = 300.0
 
+CANNOT_JOIN = frozenset(
+    {"method_not_supported_for_channel_type", "channel_not_found", "is_archived"}
+)
+"""``conversations.join`` errors that mean a person has to invite the bot."""
+
 _NO_EPHEMERAL = frozenset({"user_not_in_channel", "channel_not_found", "not_in_channel"})
 
 
@@ -99,51 +107,34 @@ def make_client(
 
 
 class SlackMessenger:
-    """Delivers neutral messages to Slack (the ``Messenger`` port)."""
+    """Delivers neutral messages to Slack (the ``Messenger`` port), one part per call."""
 
     platform = "slack"
 
     def __init__(
-        self,
-        client: WebClient,
-        *,
-        token_for: Callable[[str], str | None] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        monotonic: Callable[[], float] = time.monotonic,
-        pace_seconds: float = PACE_SECONDS,
+        self, client: WebClient, *, token_for: Callable[[str], str | None] | None = None
     ) -> None:
         """``token_for(workspace)`` gives a bot token per workspace (OAuth); without it the
-        client's own token is used. ``sleep``/``monotonic`` are injected so tests never wait."""
+        client's own token is used."""
         self.client = client
         self._token_for = token_for
-        self._sleep = sleep
-        self._monotonic = monotonic
-        self._pace = pace_seconds
-        self._last_post: dict[str, float] = {}
-        self._lock = threading.Lock()
         self._names: dict[tuple[str, str], str] = {}
-        self._parts_sent: dict[tuple[str, str | None, int], list[str]] = {}
 
-    def deliver(self, delivery: Delivery) -> str | None:
+    def deliver(self, delivery: Delivery) -> Posted:
         message = delivery.message
         token = self._token(delivery.workspace)
         try:
             if isinstance(message, AnchorView):
-                return self._anchor(delivery, message, token)
+                return Posted(self._anchor(delivery, message, token))
             if isinstance(message, StepPost):
-                return self._post_all(
-                    delivery.channel, render.render_step(message), delivery.thread, token
-                )
+                return self._post_part(delivery, render.render_step(message), token)
             if isinstance(message, ThreadNote):
                 names = self._namer(delivery.workspace, token)
-                rendered = render.render(message, names)
-                return self._post_all(delivery.channel, rendered, delivery.thread, token)
+                return self._post_part(delivery, render.render(message, names), token)
             if isinstance(message, PrivateNotice):
-                self._notice(delivery, message, token)
-                return None
+                return self._notice(delivery, message, token)
             assert isinstance(message, DirectMessage)
-            self._direct(delivery.workspace, message.user, message.text, token)
-            return None
+            return self._direct(delivery, message.user, message.text, token)
         except SlackApiError as error:
             raise _failure(error) from None
         except (URLError, OSError, TimeoutError) as error:
@@ -159,84 +150,104 @@ class SlackMessenger:
             return self._post(delivery.channel, rendered, None, token)
         if not delivery.thread:
             raise PermanentFailure("anchor_not_posted")
-        self._wait_turn(delivery.channel)
-        self.client.chat_update(
-            channel=delivery.channel,
-            ts=delivery.thread,
-            text=rendered.text,
-            blocks=rendered.blocks,
-            token=token,
+        thread = delivery.thread
+        self._as_member(
+            delivery.channel,
+            token,
+            lambda: self.client.chat_update(
+                channel=delivery.channel,
+                ts=thread,
+                text=rendered.text,
+                blocks=rendered.blocks,
+                token=token,
+            ),
         )
-        return delivery.thread
+        return thread
 
-    def _notice(self, delivery: Delivery, notice: PrivateNotice, token: str | None) -> None:
-        rendered = render.render(notice, self._namer(delivery.workspace, token))
+    def _notice(self, delivery: Delivery, notice: PrivateNotice, token: str | None) -> Posted:
+        parts = render.render(notice, self._namer(delivery.workspace, token))
+        part = _part(parts, delivery.part)
+        if part is None:
+            return Posted(None)
         try:
-            for part in rendered:
-                self._wait_turn(delivery.channel)
-                self.client.chat_postEphemeral(
-                    channel=delivery.channel,
-                    user=notice.user,
-                    text=part.text,
-                    blocks=part.blocks,
-                    thread_ts=notice.thread or delivery.thread,
-                    token=token,
-                )
+            self.client.chat_postEphemeral(
+                channel=delivery.channel,
+                user=notice.user,
+                text=part.text,
+                blocks=part.blocks,
+                thread_ts=notice.thread or delivery.thread,
+                token=token,
+            )
         except SlackApiError as error:
             if _code(error) not in _NO_EPHEMERAL:
                 raise
-            self._direct(delivery.workspace, notice.user, notice.text, token)
+            return self._direct(delivery, notice.user, notice.text, token)
+        return Posted(None, more=delivery.part + 1 < len(parts))
 
-    def _direct(self, workspace: str, user: str, value: str, token: str | None) -> str | None:
+    def _direct(self, delivery: Delivery, user: str, value: str, token: str | None) -> Posted:
         opened = self.client.conversations_open(users=user, token=token)
         channel = str((opened.get("channel") or {}).get("id", ""))
         if not channel:
             raise PermanentFailure("conversation_not_opened")
-        parts = render.render_text(value, self._namer(workspace, token))
-        return self._post_all(channel, parts, None, token)
+        parts = render.render_text(value, self._namer(delivery.workspace, token))
+        part = _part(parts, delivery.part)
+        if part is None:
+            return Posted(None)
+        ref = self._post(channel, part, None, token)
+        return Posted(ref, more=delivery.part + 1 < len(parts))
 
     # --- posting ------------------------------------------------------------------------------
 
-    def _post_all(
-        self, channel: str, parts: list[render.SlackMessage], thread: str | None, token: str | None
-    ) -> str | None:
-        """Post every part in order; the first part's ts is the message's ref.
-
-        When a later part fails, the parts already posted are remembered (in this process),
-        so the outbox's retry continues where it stopped instead of posting them again.
-        """
-        key = (channel, thread, hash(tuple(part.text + repr(part.blocks) for part in parts)))
-        done = self._parts_sent.setdefault(key, [])
-        for part in parts[len(done) :]:
-            done.append(self._post(channel, part, thread, token) or "")
-        del self._parts_sent[key]
-        return next((ts for ts in done if ts), None)
+    def _post_part(
+        self, delivery: Delivery, parts: list[render.SlackMessage], token: str | None
+    ) -> Posted:
+        """Post ``delivery.part`` of ``parts``; the caller stores the progress and comes back
+        for the next part, so a restart never posts a part twice."""
+        part = _part(parts, delivery.part)
+        if part is None:
+            return Posted(None)
+        ref = self._post(delivery.channel, part, delivery.thread, token)
+        return Posted(ref, more=delivery.part + 1 < len(parts))
 
     def _post(
         self, channel: str, part: render.SlackMessage, thread: str | None, token: str | None
     ) -> str | None:
-        self._wait_turn(channel)
-        response = self.client.chat_postMessage(
-            channel=channel,
-            text=part.text,
-            blocks=part.blocks,
-            thread_ts=thread,
-            unfurl_links=False,
-            unfurl_media=False,
-            token=token,
+        response = self._as_member(
+            channel,
+            token,
+            lambda: self.client.chat_postMessage(
+                channel=channel,
+                text=part.text,
+                blocks=part.blocks,
+                thread_ts=thread,
+                unfurl_links=False,
+                unfurl_media=False,
+                token=token,
+            ),
         )
         ts = response.get("ts")
         return str(ts) if ts else None
 
-    def _wait_turn(self, channel: str) -> None:
-        """About one message a second per channel (Slack's posting limit)."""
-        with self._lock:
-            now = self._monotonic()
-            last = self._last_post.get(channel)
-            wait = 0.0 if last is None else last + self._pace - now
-            self._last_post[channel] = max(now, now + wait)
-        if wait > 0:
-            self._sleep(wait)
+    def _as_member(
+        self, channel: str, token: str | None, send: Callable[[], SlackResponse]
+    ) -> SlackResponse:
+        """``send()``; when the bot is not in the channel, join it and send again.
+
+        Raises:
+            NotAMember: the channel cannot be joined (private): someone must invite the bot.
+        """
+        try:
+            return send()
+        except SlackApiError as error:
+            if _code(error) != "not_in_channel":
+                raise
+        try:
+            self.client.conversations_join(channel=channel, token=token)
+        except SlackApiError as error:
+            if _code(error) in CANNOT_JOIN:
+                raise NotAMember(_code(error)) from None
+            raise  # a 429 or a server error: retried later, never given up on
+        return send()
 
     # --- tokens and names -------------------------------------------------------------------
 
@@ -249,23 +260,29 @@ class SlackMessenger:
         return token
 
     def _namer(self, workspace: str, token: str | None) -> render.Names:
+        """Display names; a failed lookup shows the id this time and is asked again next
+        time (only names found are kept)."""
+
         def name(user: str) -> str:
             key = (workspace, user)
             if key not in self._names:
-                self._names[key] = self._lookup_name(user, token)
+                found = self._lookup_name(user, token)
+                if found is None:
+                    return user
+                self._names[key] = found
             return self._names[key]
 
         return name
 
-    def _lookup_name(self, user: str, token: str | None) -> str:
+    def _lookup_name(self, user: str, token: str | None) -> str | None:
         try:
             response = self.client.users_info(user=user, token=token)
         except (SlackClientError, URLError, OSError):
-            return user
+            return None
         info = response.get("user") or {}
         profile = info.get("profile") or {}
         found = profile.get("display_name") or profile.get("real_name") or info.get("name")
-        return str(found) if found else user
+        return str(found) if found else None
 
     def locale_of(self, workspace: str, user: str) -> str | None:
         """The user's Slack locale (``de-DE``), or None when Slack will not say."""
@@ -276,6 +293,11 @@ class SlackMessenger:
             return None
         locale = (response.get("user") or {}).get("locale")
         return str(locale) if locale else None
+
+
+def _part(parts: list[render.SlackMessage], index: int) -> render.SlackMessage | None:
+    """Part ``index``, or None past the end (nothing left to post)."""
+    return parts[index] if 0 <= index < len(parts) else None
 
 
 def _code(error: SlackApiError) -> str:
@@ -293,7 +315,7 @@ def _failure(error: SlackApiError) -> TemporaryFailure | PermanentFailure:
         seconds = float(retry_after) if retry_after and str(retry_after).isdigit() else 1.0
         return TemporaryFailure("ratelimited", retry_after=seconds)
     if status >= 500:
-        return TemporaryFailure(code)
+        return TemporaryFailure(f"http_{status}")  # the body may be a page of HTML
     if code in PERMANENT_ERRORS:
         return PermanentFailure(code)
     if code in RECONFIGURABLE_ERRORS:

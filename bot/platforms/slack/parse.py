@@ -6,11 +6,19 @@ business with (another bot, the bot itself, a message outside any thread) gives 
 
 Event ids are stable across Slack's retries: the Events API envelope's ``event_id``, and
 for interactions (which Slack does not retry) the one-time ``trigger_id``.
+
+Every function is total: a field of the wrong type (an integer user, a list for a text, an
+object where a string belongs), a missing id or an unreadable timestamp never raises
+anything but ``ParseError``. The functions that may answer ``None`` do so; those that must
+return an event (a command, a submitted modal) raise ``ParseError``, which the listener
+logs by kind and drops. The guard in front of Bolt has already refused bodies that are
+not Slack's envelope (``bot.platforms.slack.guard``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -40,6 +48,37 @@ _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 # Message subtypes that are still a person writing in a thread.
 _REPLY_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
+_TS = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,9})?")
+MAX_ID_LENGTH = 255  # the width of the id columns
+MAX_EMOJI_LENGTH = 100  # and of the emoji column
+
+_EPOCH = datetime.fromtimestamp(0, UTC)
+
+
+class ParseError(ValueError):
+    """A payload the bot cannot read as the event it must be (a command, a submitted modal)."""
+
+
+def _obj(value: Any) -> Mapping[str, Any]:
+    """``value`` if it is an object, else an empty one."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: Any) -> str:
+    """``value`` if it is a string, else ``""``."""
+    return value if isinstance(value, str) else ""
+
+
+def _id(value: Any) -> str:
+    """``value`` if it is a string the id columns can keep, else ``""``."""
+    if isinstance(value, str) and "\x00" not in value and len(value) <= MAX_ID_LENGTH:
+        return value
+    return ""
+
+
+def _ts(value: Any) -> str:
+    """A Slack message timestamp (``"1700000000.000100"``), else ``""``."""
+    return value if isinstance(value, str) and _TS.fullmatch(value) else ""
 
 
 def normalise_mentions(text: str) -> str:
@@ -47,24 +86,30 @@ def normalise_mentions(text: str) -> str:
     return _MENTION.sub(r"\1", text)
 
 
-def at(ts: str | float | None) -> datetime:
-    """A Slack ``ts`` (seconds since the epoch, as text) as an aware UTC datetime."""
-    if ts is None or ts == "":
-        return datetime.fromtimestamp(0, UTC)
-    return datetime.fromtimestamp(float(ts), UTC)
+def at(ts: Any) -> datetime:
+    """A Slack ``ts`` (seconds since the epoch, as text) as an aware UTC datetime; anything
+    that is not one reads as the epoch."""
+    if isinstance(ts, bool) or not isinstance(ts, str | int | float):
+        return _EPOCH
+    try:
+        seconds = float(ts)
+        return datetime.fromtimestamp(seconds, UTC) if math.isfinite(seconds) else _EPOCH
+    except (ValueError, OverflowError, OSError):
+        return _EPOCH
 
 
 def workspace_of(body: Payload) -> str:
     """The team the payload came from (events: ``team_id``; interactions: ``team.id``)."""
-    team = body.get("team")
-    if isinstance(team, Mapping) and team.get("id"):
-        return str(team["id"])
-    if body.get("team_id"):
-        return str(body["team_id"])
-    view = body.get("view")
-    if isinstance(view, Mapping) and view.get("team_id"):
-        return str(view["team_id"])
-    return ""
+    return (
+        _id(_obj(body.get("team")).get("id"))
+        or _id(body.get("team_id"))
+        or _id(_obj(body.get("view")).get("team_id"))
+    )
+
+
+def user_of(body: Payload) -> str:
+    """The person who acted in an interaction (``user.id``), or ``""``."""
+    return _id(_obj(body.get("user")).get("id"))
 
 
 # --- slash command -------------------------------------------------------------------------
@@ -79,12 +124,18 @@ def parse_command(body: Payload, *, now: datetime, language: str | None = None) 
     """``/intervision ...`` as a neutral ``Command``; ``language`` is the user's, if known.
 
     Slash commands carry no time of their own, so the caller passes ``now``.
+
+    Raises:
+        ParseError: without a trigger id, a user or a channel.
     """
+    trigger, user, channel = (_id(body.get(k)) for k in ("trigger_id", "user_id", "channel_id"))
+    if not (trigger and user and channel):
+        raise ParseError("a command without its ids")
     return Command(
-        event_id=f"command:{body.get('trigger_id') or body.get('command_ts', '')}",
-        where=Where(PLATFORM, workspace_of(body), str(body.get("channel_id", ""))),
-        user=str(body.get("user_id", "")),
-        text=normalise_mentions(str(body.get("text", ""))).strip(),
+        event_id=f"command:{trigger}",
+        where=Where(PLATFORM, workspace_of(body), channel),
+        user=user,
+        text=normalise_mentions(_text(body.get("text"))).strip(),
         at=now,
         language=language,
     )
@@ -98,19 +149,49 @@ def wants_schedule_modal(text: str) -> bool:
 def parse_schedule_submission(
     body: Payload, *, now: datetime, language: str | None = None
 ) -> Command:
-    """The submitted CoP schedule modal as the ``cop schedule <text>`` command it stands for."""
-    view = body.get("view") or {}
-    meta = json.loads(view.get("private_metadata") or "{}")
-    state = (view.get("state") or {}).get("values") or {}
-    typed = str(((state.get(SCHEDULE_FIELD) or {}).get(SCHEDULE_FIELD) or {}).get("value") or "")
+    """The submitted CoP schedule modal as the ``cop schedule <text>`` command it stands for.
+
+    Raises:
+        ParseError: without a view, a user or the channel it was opened in.
+    """
+    view = _obj(body.get("view"))
+    channel, _ = _opened_in(view)
+    state = _obj(_obj(view.get("state")).get("values"))
+    typed = _text(_obj(_obj(state.get(SCHEDULE_FIELD)).get(SCHEDULE_FIELD)).get("value"))
     return Command(
-        event_id=f"view:{body.get('trigger_id') or view.get('id', '')}:{view.get('hash', '')}",
-        where=Where(PLATFORM, workspace_of(body), str(meta.get("channel", ""))),
-        user=str((body.get("user") or {}).get("id", "")),
+        event_id=_view_event_id(body, view),
+        where=Where(PLATFORM, workspace_of(body), channel),
+        user=_submitter(body),
         text=f"cop schedule {' '.join(typed.split())}".strip(),
         at=now,
         language=language,
     )
+
+
+def _opened_in(view: Payload) -> tuple[str, str | None]:
+    """The channel and thread a modal was opened in (its ``private_metadata``)."""
+    try:
+        meta = json.loads(_text(view.get("private_metadata")) or "{}")
+    except (ValueError, RecursionError):
+        raise ParseError("unreadable modal metadata") from None
+    channel, thread = _id(_obj(meta).get("channel")), _id(_obj(meta).get("thread"))
+    if not channel:
+        raise ParseError("a modal without its channel")
+    return channel, thread or None
+
+
+def _view_event_id(body: Payload, view: Payload) -> str:
+    trigger = _id(body.get("trigger_id")) or _id(view.get("id"))
+    if not trigger:
+        raise ParseError("a submitted modal without its ids")
+    return f"view:{trigger}:{_id(view.get('hash'))}"
+
+
+def _submitter(body: Payload) -> str:
+    user = user_of(body)
+    if not user:
+        raise ParseError("a submitted modal without its user")
+    return user
 
 
 def wants_start_modal(text: str) -> bool:
@@ -136,15 +217,17 @@ def preselected_method(text: str) -> str | None:
 
 
 def parse_event(body: Payload, bot_user_id: str | None = None) -> InboundEvent | None:
-    """An Events API envelope as a neutral event, or ``None`` when it is not the bot's business."""
+    """An Events API envelope as a neutral event, or ``None`` when it is not the bot's business
+    (or not readable as one)."""
     event = body.get("event")
     if not isinstance(event, Mapping):
         return None
-    parser = _EVENT_PARSERS.get((event.get("type"), event.get("subtype")))
-    if parser is None:
+    kind, subtype = event.get("type"), event.get("subtype")
+    if not isinstance(kind, str) or not isinstance(subtype, str | None):
         return None
-    envelope_id = str(body.get("event_id") or "")
-    if not envelope_id:
+    parser = _EVENT_PARSERS.get((kind, subtype))
+    envelope_id = _id(body.get("event_id"))
+    if parser is None or not envelope_id:
         return None
     return parser(envelope_id, workspace_of(body), event, bot_user_id)
 
@@ -158,26 +241,26 @@ def _is_from_bot(message: Payload, bot_user_id: str | None) -> bool:
 
 
 def _in_thread(message: Payload) -> str | None:
-    """The thread a message is a reply in (``None`` for a channel message or a thread parent)."""
-    thread = message.get("thread_ts")
-    if thread and thread != message.get("ts"):
-        return str(thread)
-    return None
+    """The thread a message is a reply in (``None`` for a channel message or a thread parent,
+    or when the message's ids are not readable)."""
+    thread, ts = _ts(message.get("thread_ts")), _ts(message.get("ts"))
+    return thread if thread and ts and thread != ts else None
 
 
 def _message(event_id: str, workspace: str, event: Payload, bot: str | None) -> Reply | None:
     if event.get("subtype") not in _REPLY_SUBTYPES or event.get("hidden"):
         return None
     thread = _in_thread(event)
-    if thread is None or _is_from_bot(event, bot) or not event.get("user"):
+    channel = _id(event.get("channel"))
+    if thread is None or not channel or not _id(event.get("user")) or _is_from_bot(event, bot):
         return None
     return Reply(
         event_id=event_id,
-        where=Where(PLATFORM, workspace, str(event.get("channel", "")), thread),
-        user=str(event["user"]),
-        ref=str(event["ts"]),
-        text=str(event.get("text", "")),
-        at=at(event.get("ts")),
+        where=Where(PLATFORM, workspace, channel, thread),
+        user=_id(event["user"]),
+        ref=_ts(event["ts"]),
+        text=_text(event.get("text")),
+        at=at(event["ts"]),
     )
 
 
@@ -188,20 +271,20 @@ def _message_changed(
     if not isinstance(message, Mapping):
         return None
     thread = _in_thread(message)
-    if thread is None or _is_from_bot(message, bot) or not message.get("user"):
+    channel = _id(event.get("channel"))
+    if thread is None or not channel or not _id(message.get("user")) or _is_from_bot(message, bot):
         return None
     previous = event.get("previous_message")
     if isinstance(previous, Mapping) and previous.get("text") == message.get("text"):
         return None  # an unfurl or a reply count changed, not the words
-    edited = message.get("edited")
-    edited_ts = edited.get("ts") if isinstance(edited, Mapping) else None
+    edited_ts = _ts(_obj(message.get("edited")).get("ts"))
     return ReplyEdited(
         event_id=event_id,
-        where=Where(PLATFORM, workspace, str(event.get("channel", "")), thread),
-        user=str(message["user"]),
-        ref=str(message["ts"]),
-        text=str(message.get("text", "")),
-        at=at(edited_ts or event.get("event_ts") or event.get("ts")),
+        where=Where(PLATFORM, workspace, channel, thread),
+        user=_id(message["user"]),
+        ref=_ts(message["ts"]),
+        text=_text(message.get("text")),
+        at=at(edited_ts or _ts(event.get("event_ts")) or _ts(event.get("ts"))),
     )
 
 
@@ -212,34 +295,41 @@ def _message_deleted(
     if not isinstance(previous, Mapping):
         return None
     thread = _in_thread(previous)
-    if thread is None or _is_from_bot(previous, bot) or not previous.get("user"):
+    channel = _id(event.get("channel"))
+    if (
+        thread is None
+        or not channel
+        or not _id(previous.get("user"))
+        or _is_from_bot(previous, bot)
+    ):
         return None
     return ReplyDeleted(
         event_id=event_id,
-        where=Where(PLATFORM, workspace, str(event.get("channel", "")), thread),
-        user=str(previous["user"]),
-        ref=str(event.get("deleted_ts") or previous.get("ts")),
-        at=at(event.get("event_ts") or event.get("ts")),
+        where=Where(PLATFORM, workspace, channel, thread),
+        user=_id(previous["user"]),
+        ref=_ts(event.get("deleted_ts")) or _ts(previous["ts"]),
+        at=at(_ts(event.get("event_ts")) or _ts(event.get("ts"))),
     )
 
 
 def _reaction(
     event_id: str, workspace: str, event: Payload, bot: str | None
 ) -> ReactionChanged | None:
-    item = event.get("item")
-    if not isinstance(item, Mapping) or item.get("type") != "message":
+    item = _obj(event.get("item"))
+    user, channel, target = _id(event.get("user")), _id(item.get("channel")), _ts(item.get("ts"))
+    emoji = _text(event.get("reaction")).split("::")[0]  # drop a skin tone
+    if item.get("type") != "message" or not (user and channel and target and emoji):
         return None
-    user = event.get("user")
-    if not user or (bot and user == bot):
+    if len(emoji) > MAX_EMOJI_LENGTH or "\x00" in emoji or (bot and user == bot):
         return None
     return ReactionChanged(
         event_id=event_id,
-        where=Where(PLATFORM, workspace, str(item.get("channel", ""))),
-        user=str(user),
-        target=str(item.get("ts", "")),
-        emoji=str(event.get("reaction", "")).split("::")[0],  # drop a skin tone
+        where=Where(PLATFORM, workspace, channel),
+        user=user,
+        target=target,
+        emoji=emoji,
         added=event.get("type") == "reaction_added",
-        at=at(event.get("event_ts")),
+        at=at(_ts(event.get("event_ts"))),
     )
 
 
@@ -261,41 +351,51 @@ _EVENT_PARSERS: dict[tuple[Any, Any], _EventParser] = {
 
 def parse_action(body: Payload) -> ButtonPressed | None:
     """A button on a step post or the anchor (``block_actions``)."""
-    actions = body.get("actions") or []
-    if not actions:
+    actions = body.get("actions")
+    if not isinstance(actions, list) or not actions:
         return None
-    action = actions[0]
-    try:
-        verb = Action(action.get("action_id")).verb
-    except ValueError:
+    action = _obj(actions[0])
+    verb = _VERBS.get(_text(action.get("action_id")))
+    container, message = _obj(body.get("container")), _obj(body.get("message"))
+    channel = _id(_obj(body.get("channel")).get("id")) or _id(container.get("channel_id"))
+    thread = (
+        _ts(container.get("thread_ts"))
+        or _ts(message.get("thread_ts"))
+        or _ts(container.get("message_ts"))
+    )
+    event_id = _id(body.get("trigger_id")) or _ts(action.get("action_ts"))
+    user, session_id = user_of(body), _id(action.get("value"))
+    if verb is None or not (channel and event_id and user and session_id):
         return None
-    container = body.get("container") or {}
-    message = body.get("message") or {}
-    channel = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
-    thread = container.get("thread_ts") or message.get("thread_ts") or container.get("message_ts")
     return ButtonPressed(
-        event_id=f"action:{body.get('trigger_id') or action.get('action_ts', '')}",
-        where=Where(PLATFORM, workspace_of(body), str(channel), str(thread) if thread else None),
-        user=str((body.get("user") or {}).get("id", "")),
-        session_id=str(action.get("value", "")),
+        event_id=f"action:{event_id}",
+        where=Where(PLATFORM, workspace_of(body), channel, thread or None),
+        user=user,
+        session_id=session_id,
         action=verb,
-        at=at(action.get("action_ts")),
+        at=at(_ts(action.get("action_ts"))),
     )
 
 
 def parse_shortcut(body: Payload) -> MessageAdopted | None:
     """The "add to the current step" message shortcut on a channel message."""
-    message = body.get("message") or {}
-    if _is_from_bot(message, None) or not message.get("user"):
+    message = _obj(body.get("message"))
+    trigger, user = _id(body.get("trigger_id")), user_of(body)
+    channel, author, ref = (
+        _id(_obj(body.get("channel")).get("id")),
+        _id(message.get("user")),
+        _ts(message.get("ts")),
+    )
+    if _is_from_bot(message, None) or not (trigger and user and channel and author and ref):
         return None
     return MessageAdopted(
-        event_id=f"shortcut:{body.get('trigger_id', '')}",
-        where=Where(PLATFORM, workspace_of(body), str((body.get("channel") or {}).get("id", ""))),
-        user=str((body.get("user") or {}).get("id", "")),
-        author=str(message["user"]),
-        ref=str(message.get("ts", "")),
-        text=str(message.get("text", "")),
-        at=at(body.get("action_ts") or message.get("ts")),
+        event_id=f"shortcut:{trigger}",
+        where=Where(PLATFORM, workspace_of(body), channel),
+        user=user,
+        author=author,
+        ref=ref,
+        text=_text(message.get("text")),
+        at=at(_ts(body.get("action_ts")) or ref),
     )
 
 
@@ -307,55 +407,79 @@ def modal_metadata(channel: str, thread: str | None = None) -> str:
 def parse_start_submission(
     body: Payload, *, now: datetime, language: str | None = None
 ) -> StartSubmitted:
-    """The submitted start modal (``view_submission``) as ``StartSubmitted``."""
-    view = body.get("view") or {}
-    meta = json.loads(view.get("private_metadata") or "{}")
-    values = start_form_values(view)
-    user = str((body.get("user") or {}).get("id", ""))
+    """The submitted start modal (``view_submission``) as ``StartSubmitted``.
+
+    Raises:
+        ParseError: without a view, a user or the channel it was opened in.
+    """
+    view = _obj(body.get("view"))
+    channel, thread = _opened_in(view)
+    user = _submitter(body)
     return StartSubmitted(
-        event_id=f"view:{body.get('trigger_id') or view.get('id', '')}:{view.get('hash', '')}",
-        where=Where(PLATFORM, workspace_of(body), str(meta.get("channel", "")), meta.get("thread")),
+        event_id=_view_event_id(body, view),
+        where=Where(PLATFORM, workspace_of(body), channel, thread),
         user=user,
-        request=start_request(values, invoker=user),
+        request=start_request(start_form_values(view), invoker=user),
         at=now,
         language=language,
     )
 
 
 def start_form_values(view: Payload) -> dict[str, Any]:
-    """The modal's inputs by field, each as its plain value (ids, strings, lists, bools)."""
-    state = (view.get("state") or {}).get("values") or {}
+    """The modal's inputs by field, each as its plain value: a string (``""`` when not
+    filled in or not readable) or, for the multiple choices, a list of strings."""
+    state = _obj(_obj(view.get("state")).get("values"))
     out: dict[str, Any] = {}
     for field in Field:
-        element = (state.get(field.value) or {}).get(field.value) or {}
+        element = _obj(_obj(state.get(field.value)).get(field.value))
         kind = element.get("type")
         if kind == "users_select":
-            out[field] = element.get("selected_user")
+            out[field] = _id(element.get("selected_user"))
         elif kind == "multi_users_select":
-            out[field] = list(element.get("selected_users") or [])
+            out[field] = _strings(element.get("selected_users"), _id)
         elif kind in ("static_select", "radio_buttons"):
-            out[field] = (element.get("selected_option") or {}).get("value")
+            out[field] = _text(_obj(element.get("selected_option")).get("value"))
         elif kind == "checkboxes":
-            out[field] = [o.get("value") for o in element.get("selected_options") or []]
+            options = element.get("selected_options")
+            values = [_obj(o).get("value") for o in options] if isinstance(options, list) else []
+            out[field] = _strings(values, _text)
         else:
-            out[field] = element.get("value")
+            out[field] = _text(element.get("value"))
     return out
 
 
+def _strings(values: Any, read: Callable[[Any], str]) -> list[str]:
+    """The readable, non-empty strings of a list (nothing when ``values`` is not a list)."""
+    if not isinstance(values, list):
+        return []
+    return [text for text in (read(v) for v in values) if text]
+
+
 def start_request(values: Mapping[str, Any], *, invoker: str) -> StartRequest:
-    """The ``StartRequest`` a filled-in modal describes."""
-    hours = values.get(Field.DEADLINE_HOURS)
-    mode = values.get(Field.MODE) or Mode.SYNC.value
+    """The ``StartRequest`` a filled-in modal describes (an unknown mode reads as sync)."""
+    hours = _hours(values.get(Field.DEADLINE_HOURS))
+    typed_mode = _text(values.get(Field.MODE))
+    mode = Mode(typed_mode) if typed_mode in _MODES else Mode.SYNC
     return StartRequest(
-        method_id=str(values.get(Field.METHOD) or ""),
-        case_owner=str(values.get(Field.CASE_OWNER) or ""),
-        facilitator=str(values.get(Field.FACILITATOR) or invoker),
-        participants=tuple(values.get(Field.PARTICIPANTS) or ()),
-        mode=Mode(mode),
-        language=values.get(Field.LANGUAGE) or None,
+        method_id=_text(values.get(Field.METHOD)),
+        case_owner=_text(values.get(Field.CASE_OWNER)),
+        facilitator=_text(values.get(Field.FACILITATOR)) or invoker,
+        participants=tuple(_strings(values.get(Field.PARTICIPANTS), _id)),
+        mode=mode,
+        language=_text(values.get(Field.LANGUAGE)) or None,
         named_record=NAMED_RECORD_OPTION in (values.get(Field.NAMED_RECORD) or []),
-        deadline_hours=int(hours) if hours and str(hours).isdigit() and mode == "async" else None,
+        deadline_hours=hours if mode is Mode.ASYNC else None,
     )
+
+
+_MODES = frozenset(mode.value for mode in Mode)
+_VERBS = {action.value: action.verb for action in Action}
+
+
+def _hours(value: Any) -> int | None:
+    """A whole number of hours typed in the modal (ASCII digits only), else ``None``."""
+    text = _text(value).strip()
+    return int(text) if text.isascii() and text.isdecimal() and len(text) <= 6 else None
 
 
 FormError = tuple[str, dict[str, Any]]
@@ -371,7 +495,8 @@ def start_form_errors(values: Mapping[str, Any]) -> dict[str, FormError]:
     elif facilitator and owner == facilitator:
         errors[Field.FACILITATOR.value] = ("rule.owner_is_facilitator", {})
     hours = values.get(Field.DEADLINE_HOURS)
-    if hours and (not str(hours).isdigit() or not 1 <= int(hours) <= 336):
-        params = {"option": "hours", "value": hours, "allowed": "1-336"}
+    number = _hours(hours)
+    if hours and (number is None or not 1 <= number <= 336):
+        params = {"option": "hours", "value": _text(hours)[:20], "allowed": "1-336"}
         errors[Field.DEADLINE_HOURS.value] = ("start.bad_value", params)
     return errors

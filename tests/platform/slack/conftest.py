@@ -1,9 +1,11 @@
 """Fixtures for the Slack platform tests: the fake Web API, the real app on a real port.
 
 Requests go over HTTP into the app's WSGI endpoint, signed with the signing secret; the
-app's slack_sdk client talks to ``FakeSlack`` through ``SLACK_API_URL``. The Bolt app runs
-with ``process_before_response`` and an inline executor, so when a response arrives
-everything the request caused (dispatch, outbox drain, Web API calls) has happened.
+app's slack_sdk client talks to ``FakeSlack`` through ``SLACK_API_URL``. The app answers a
+request once the event is in the inbox; the runtime's workers are not started here:
+after each request the fixture settles the runtime in the test's thread (applies the
+inbox, delivers the outbox), so what the request caused has happened when ``post``
+returns. The resilience tests (tests/resilience) run the real web process instead.
 """
 
 from __future__ import annotations
@@ -67,7 +69,6 @@ class Slack:
     app: SlackApp
     harness: Harness
     secret: str = SECRET
-    sleeps: list[float] = field(default_factory=list)
     _ids: Iterator[int] = field(default_factory=lambda: count(1))
 
     # --- raw requests ---------------------------------------------------------------------
@@ -95,9 +96,15 @@ class Slack:
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
-                return Response(response.status, response.read().decode("utf-8"))
+                answer = Response(response.status, response.read().decode("utf-8"))
         except urllib.error.HTTPError as error:
-            return Response(error.code, error.read().decode("utf-8"))
+            answer = Response(error.code, error.read().decode("utf-8"))
+        self.settle()
+        return answer
+
+    def settle(self) -> None:
+        """Apply every stored event and deliver everything due now."""
+        self.app.runtime.settle()
 
     def get(self, path: str) -> Response:
         try:
@@ -226,7 +233,9 @@ class Slack:
             return sessions[0] if sessions else None
 
     def drain(self) -> int:
-        return self.app.outbox.drain()
+        """Deliver what is due now; returns how many messages the outbox still holds."""
+        self.settle()
+        return self.harness.services.store.pending_count()
 
 
 @pytest.fixture
@@ -249,7 +258,6 @@ def slack(fake: FakeSlack, harness: Harness) -> Iterator[Slack]:
         slack_signing_secret=SECRET,
         slack_api_url=fake.base_url,
     )
-    sleeps: list[float] = []
     client = make_client(
         fake.base_url, BOT_TOKEN, interval=FixedValueRetryIntervalCalculator(0.001)
     )
@@ -257,13 +265,11 @@ def slack(fake: FakeSlack, harness: Harness) -> Iterator[Slack]:
         settings,
         harness.services,
         client=client,
-        process_before_response=True,
         listener_executor=InlineExecutor(),
-        sleep=sleeps.append,
     )
     server, thread = start_http_server(wsgi_app(app), host="127.0.0.1", port=0, poll_interval=0.02)
     host, port = server.server_address[:2]
-    yield Slack(f"http://{host!s}:{port}", fake, app, harness, sleeps=sleeps)
+    yield Slack(f"http://{host!s}:{port}", fake, app, harness)
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)

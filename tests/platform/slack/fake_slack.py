@@ -3,16 +3,21 @@
 It keeps channels with their members, messages, threads, ``ts`` values and reactions,
 answers the methods the bot uses with Slack's response shapes and error codes, and can be
 told to fail the next calls of a method (HTTP 429 with ``Retry-After``, HTTP 500, or an
-error code). Tests drive the people's side through ``user_message`` and ``react``, which
-return what Slack would put in the Events API payload.
+error code), to fail a share of all calls at random (``flaky``), or to let a test look at
+each call before it is handled (``intercept``); it is safe to use from many threads. Tests
+drive the people's side through ``user_message`` and ``react``, which return what Slack
+would put in the Events API payload.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import random
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -33,6 +38,37 @@ class Failure:
     status: int = 200
     error: str | None = None
     retry_after: int | None = None
+
+
+@dataclass
+class Flaky:
+    """A share of calls that fail at random: HTTP 429 (with ``Retry-After``) or HTTP 500."""
+
+    rate_429: float
+    rate_500: float
+    retry_after: int
+    methods: frozenset[str] | None
+    random: random.Random
+
+    def draw(self, method: str) -> Failure | None:
+        if method == "auth.test" or (self.methods is not None and method not in self.methods):
+            return None
+        roll = self.random.random()
+        if roll < self.rate_429:
+            return Failure(429, retry_after=self.retry_after)
+        if roll < self.rate_429 + self.rate_500:
+            return Failure(500)
+        return None
+
+
+# Looks at a call before the fake handles it; True drops the call (nothing is recorded and
+# the caller gets HTTP 500), for example after the test killed the caller.
+Intercept = Callable[[str, dict[str, Any]], bool]
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # a burst of the bot's connections waits instead of being reset
 
 
 @dataclass
@@ -60,9 +96,11 @@ class FakeSlack:
         self.views: list[dict[str, Any]] = []
         self.home: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, deque[Failure]] = {}
+        self._flaky: Flaky | None = None
+        self.intercept: Intercept | None = None
         self._ts = itertools.count(1)
         self._lock = threading.RLock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.02,), daemon=True
         )
@@ -144,8 +182,28 @@ class FakeSlack:
         retry_after: int | None = None,
     ) -> None:
         """The next ``times`` calls of ``method`` fail."""
-        queue = self._failures.setdefault(method, deque())
-        queue.extend(Failure(status, error, retry_after) for _ in range(times))
+        with self._lock:
+            queue = self._failures.setdefault(method, deque())
+            queue.extend(Failure(status, error, retry_after) for _ in range(times))
+
+    def flaky(
+        self,
+        *,
+        rate_429: float = 0.0,
+        rate_500: float = 0.0,
+        retry_after: int = 1,
+        methods: set[str] | None = None,
+        seed: int = 0,
+    ) -> None:
+        """From now on every call (of ``methods``; never ``auth.test``) fails at random:
+        HTTP 429 with ``Retry-After: retry_after`` at ``rate_429``, HTTP 500 at ``rate_500``.
+        A failed call changes nothing. Rates of 0 turn it off."""
+        with self._lock:
+            chosen = frozenset(methods) if methods is not None else None
+            on = rate_429 > 0 or rate_500 > 0
+            self._flaky = (
+                Flaky(rate_429, rate_500, retry_after, chosen, random.Random(seed)) if on else None
+            )
 
     # --- looking ---------------------------------------------------------------------------
 
@@ -156,31 +214,41 @@ class FakeSlack:
         raise KeyError(ts)
 
     def bot_posts(self, channel: str, thread_ts: str | None = None) -> list[dict[str, Any]]:
-        return [
-            m
-            for m in self.channels[channel].messages
-            if m.get("user") == BOT_USER and (thread_ts is None or m.get("thread_ts") == thread_ts)
-        ]
+        with self._lock:
+            return [
+                m
+                for m in self.channels[channel].messages
+                if m.get("user") == BOT_USER
+                and (thread_ts is None or m.get("thread_ts") == thread_ts)
+            ]
 
     def top_level(self, channel: str) -> list[dict[str, Any]]:
-        return [m for m in self.channels[channel].messages if not m.get("thread_ts")]
+        with self._lock:
+            return [m for m in self.channels[channel].messages if not m.get("thread_ts")]
 
     def thread(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
-        return [m for m in self.channels[channel].messages if m.get("thread_ts") == thread_ts]
+        with self._lock:
+            return [m for m in self.channels[channel].messages if m.get("thread_ts") == thread_ts]
 
     def calls_of(self, method: str) -> list[Call]:
-        return [call for call in self.calls if call.method == method]
+        with self._lock:
+            return [call for call in self.calls if call.method == method]
 
     # --- the API ---------------------------------------------------------------------------
 
     def handle(
         self, method: str, params: dict[str, Any], token: str | None
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        intercept = self.intercept
+        if intercept is not None and intercept(method, params):
+            return 500, {"html": "<html>dropped</html>"}, {}
         with self._lock:
             self.calls.append(Call(method, params))
             queue = self._failures.get(method)
-            if queue:
-                failure = queue.popleft()
+            failure = queue.popleft() if queue else None
+            if failure is None and self._flaky is not None:
+                failure = self._flaky.draw(method)
+            if failure is not None:
                 headers = {}
                 if failure.retry_after is not None:
                     headers["Retry-After"] = str(failure.retry_after)
@@ -371,7 +439,9 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(payload)
+            # The caller may be gone (a test killed it): nothing to answer then.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(payload)
 
         do_GET = do_POST
 

@@ -62,7 +62,7 @@ def test_the_oauth_app_posts_with_the_token_of_the_workspace_it_posts_to(
         slack_api_url=fake.base_url,
     )
     engine = harness.services.store.engine
-    slack = build_slack_app(settings, harness.services, engine=engine, sleep=lambda _: None)
+    slack = build_slack_app(settings, harness.services, engine=engine)
     store = EncryptedInstallationStore(client_id="111.222", engine=engine)
     store.save(_installation(BOT_TOKEN))
 

@@ -1,0 +1,154 @@
+"""Storage: the inbox of inbound events (see ``storage.models_inbox``).
+
+Ingress ``accept``s an event in a short transaction of its own and commits before the
+platform is answered. Workers ``claim`` the oldest waiting event of each lane, apply it
+and ``finish`` it inside the transaction that applied it. On PostgreSQL, rows another
+process is claiming right now are skipped (``FOR UPDATE SKIP LOCKED``); a lane whose
+oldest event is claimed or backing off blocks the rest of the lane, so events of one lane
+are applied in order, one at a time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, delete, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased, sessionmaker
+
+from storage.models_inbox import InboxRow
+from storage.repositories import Tx
+
+DEFAULT_LEASE = timedelta(seconds=15)
+_ERROR_LENGTH = 1000
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """A claimed inbound event; ``attempts`` counts the tries before this one."""
+
+    id: int
+    platform: str
+    event_id: str
+    lane: str
+    payload: dict[str, Any] = field(hash=False)
+    received_at: datetime
+    attempts: int = 0
+
+
+class Inbox:
+    """The inbox table: accept, claim, finish, retry, give up."""
+
+    def __init__(self, engine: Engine, *, lease: timedelta = DEFAULT_LEASE) -> None:
+        self.engine = engine
+        self._lease = lease
+        self._sessions = sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+    def accept(
+        self, platform: str, event_id: str, lane: str, payload: Mapping[str, Any], now: datetime
+    ) -> bool:
+        """Store an event durably (committed when this returns); False for a duplicate."""
+        values = {
+            "platform": platform,
+            "event_id": event_id,
+            "lane": lane,
+            "payload": json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+            "received_at": now,
+            "attempts": 0,
+            "dead": False,
+        }
+        with self._sessions.begin() as db:
+            insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else None
+            statement = (insert or sqlite_insert)(InboxRow).values(**values)
+            statement = statement.on_conflict_do_nothing(index_elements=["platform", "event_id"])
+            result = db.connection().execute(
+                statement, execution_options={"preserve_rowcount": True}
+            )
+            return bool(result.rowcount == 1)
+
+    def claim(self, now: datetime, limit: int = 20) -> list[InboxItem]:
+        """Lease the oldest waiting event of up to ``limit`` lanes, oldest first."""
+        earlier = aliased(InboxRow, name="earlier")
+        blocked = exists().where(
+            earlier.lane == InboxRow.lane, earlier.id < InboxRow.id, ~earlier.dead
+        )
+        query = (
+            select(InboxRow)
+            .where(
+                ~InboxRow.dead,
+                or_(InboxRow.not_before.is_(None), InboxRow.not_before <= now),
+                ~blocked,
+            )
+            .order_by(InboxRow.id)
+            .limit(limit)
+        )
+        with self._sessions.begin() as db:
+            if db.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True, of=InboxRow)
+            rows = db.scalars(query.execution_options(populate_existing=True)).all()
+            if not rows:
+                return []
+            items = [
+                InboxItem(
+                    id=row.id,
+                    platform=row.platform,
+                    event_id=row.event_id,
+                    lane=row.lane,
+                    payload=json.loads(row.payload),
+                    received_at=row.received_at,
+                    attempts=row.attempts,
+                )
+                for row in rows
+            ]
+            db.execute(
+                update(InboxRow)
+                .where(InboxRow.id.in_([item.id for item in items]))
+                .values(attempts=InboxRow.attempts + 1, not_before=now + self._lease),
+                execution_options={"synchronize_session": False},
+            )
+        return items
+
+    @staticmethod
+    def finish(tx: Tx, item_id: int) -> None:
+        """Remove an applied event, inside the transaction that applied it."""
+        tx.db.execute(
+            delete(InboxRow).where(InboxRow.id == item_id),
+            execution_options={"synchronize_session": False},
+        )
+
+    def retry(self, item_id: int, reason: str, at: datetime) -> None:
+        """Applying failed for a reason that may pass: try again at ``at``."""
+        self._update(item_id, not_before=at, last_error=reason[:_ERROR_LENGTH])
+
+    def give_up(self, item_id: int, reason: str) -> None:
+        """Applying keeps failing: keep the row for an operator, out of its lane's way."""
+        self._update(item_id, dead=True, last_error=reason[:_ERROR_LENGTH])
+
+    def release_claims(self) -> int:
+        """Make every leased event due now (a single process starting: the lessee died)."""
+        with self._sessions.begin() as db:
+            result = db.execute(
+                update(InboxRow)
+                .where(~InboxRow.dead, InboxRow.not_before.is_not(None))
+                .values(not_before=None),
+                execution_options={"synchronize_session": False},
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    def waiting(self) -> int:
+        """Events not yet applied (and not given up on)."""
+        with self._sessions.begin() as db:
+            count = db.scalar(select(func.count()).select_from(InboxRow).where(~InboxRow.dead))
+        return int(count or 0)
+
+    def _update(self, item_id: int, **values: Any) -> None:
+        with self._sessions.begin() as db:
+            db.execute(
+                update(InboxRow).where(InboxRow.id == item_id).values(**values),
+                execution_options={"synchronize_session": False},
+            )
