@@ -18,11 +18,14 @@ from typing import Any, Literal, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     CursorResult,
     Engine,
     Select,
+    Table,
     Text,
     and_,
+    bindparam,
     delete,
     insert,
     or_,
@@ -158,6 +161,13 @@ class Tx:
         # Each session as this transaction loaded or last saved it: a save writes the
         # difference to it, never to what other transactions stored meanwhile.
         self._loaded: dict[str, Session] = {}
+        # What this transaction already read, so an event does not read it twice: the
+        # sessions whose row it locked (their row cannot change until it commits), their
+        # anchors and groups (a session never moves to another group).
+        self._locked: set[str] = set()
+        self._anchors: dict[str, str | None] = {}
+        self._group_ids: dict[str, int] = {}
+        self._groups: dict[int, Group] = {}
 
     @property
     def db(self) -> DbSession:
@@ -242,12 +252,16 @@ class Tx:
         return found
 
     def group_of_session(self, session_id: str) -> Group:
+        known = self._groups.get(self._group_ids.get(session_id, -1))
+        if known is not None:
+            return known
         found = self._group_where(
             GroupRow.id
             == select(SessionRow.group_id).where(SessionRow.id == session_id).scalar_subquery()
         )
         if found is None:
             raise NotFoundError(f"session {session_id} is not stored")
+        self._group_ids[session_id] = found.id
         return found
 
     # Sessions
@@ -288,14 +302,12 @@ class Tx:
         if before is None:
             stored = self._by_ids([session.id], lock=True)
             before = stored[0] if stored else None
-        result = self._db.execute(
-            update(SessionRow)
-            .where(SessionRow.id == session.id)
-            .values(**_session_values(session)),
-            execution_options={"synchronize_session": False},
-        )
-        if before is None or cast(CursorResult[Any], result).rowcount != 1:
-            raise NotFoundError(f"session {session.id} is not stored; add it first")
+        values = _session_values(session)
+        if before is None or session.id not in self._locked or values != _session_values(before):
+            # a row this transaction holds locked and the flow left as it was is not written
+            result = self._conn().execute(_UPDATE_SESSION, {"row_id": session.id, **values})
+            if before is None or cast(CursorResult[Any], result).rowcount != 1:
+                raise NotFoundError(f"session {session.id} is not stored; add it first")
         if before.partial != session.partial:
             # a difference between a whole and a partial session is no change of the flow's
             raise ValueError(
@@ -322,11 +334,16 @@ class Tx:
         scope: Scope | None = None,
     ) -> Session | None:
         """The session whose anchor (or another post of the bot's) starts the thread."""
-        where = _in_channel(platform, workspace, channel)
-        found = self._db.scalar(where.where(SessionRow.anchor_ref == thread_ref).limit(1))
-        if found is None:
-            posted = select(SessionPostRow.session_id).where(SessionPostRow.ref == thread_ref)
-            found = self._db.scalar(where.where(SessionRow.id.in_(posted)).limit(1))
+        # the common case, a reply to the anchor, in one statement: the row is read (and on
+        # PostgreSQL read again) once its lock is granted, as ``_by_ids`` does
+        query = _SESSION_BY_ANCHOR_LOCKED if lock else _SESSION_BY_ANCHOR
+        params = {"platform": platform, "workspace": workspace, "channel": channel}
+        by_anchor = self._conn().execute(query, {**params, "thread": thread_ref}).first()
+        if by_anchor is not None:
+            return self._build([by_anchor], scope, locked=lock)[0]
+        posted = select(SessionPostRow.session_id).where(SessionPostRow.ref == thread_ref)
+        where = _in_channel(platform, workspace, channel).where(SessionRow.id.in_(posted))
+        found = self._db.scalar(where.limit(1))
         return None if found is None else self.get_session(found, lock=lock, scope=scope)
 
     def open_sessions_in(
@@ -415,8 +432,11 @@ class Tx:
             update(SessionRow).where(SessionRow.id == session_id).values(anchor_ref=ref),
             execution_options={"synchronize_session": False},
         )
+        self._anchors[session_id] = ref
 
     def anchor_of(self, session_id: str) -> str | None:
+        if session_id in self._anchors:
+            return self._anchors[session_id]
         return self._db.scalar(select(SessionRow.anchor_ref).where(SessionRow.id == session_id))
 
     def add_post(self, session_id: str, ref: str, kind: PostKind, step_id: str | None) -> None:
@@ -448,18 +468,19 @@ class Tx:
         now: datetime,
     ) -> int:
         """Queue a message to be posted once this transaction commits; returns its id."""
-        result = self._db.execute(
-            insert(OutboxRow).values(
-                platform=platform,
-                workspace=workspace,
-                channel=channel,
-                session_id=session_id,
-                payload=json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
-                created_at=now,
-                attempts=0,
-                next_attempt_at=now,
-                dead=False,
-            )
+        result = self._conn().execute(
+            _INSERT_OUTBOX,
+            {
+                "platform": platform,
+                "workspace": workspace,
+                "channel": channel,
+                "session_id": session_id,
+                "payload": json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+                "created_at": now,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "dead": False,
+            },
         )
         key = cast(CursorResult[Any], result).inserted_primary_key
         assert key is not None
@@ -471,24 +492,25 @@ class Tx:
         self, model: type[Base], values: Mapping[str, Any], *, conflict: Sequence[str]
     ) -> bool:
         """Insert a row unless one with the same ``conflict`` key exists; True if inserted."""
-        dialect = self._db.get_bind().dialect.name
-        if dialect == "postgresql":
-            statement: Any = postgresql_insert(model).values(**values)
-        elif dialect == "sqlite":
-            statement = sqlite_insert(model).values(**values)
-        else:
+        connection = self._conn()
+        statement = _insert_unless_stored(model, tuple(conflict), connection.dialect.name)
+        if statement is None:
             try:
                 with self._db.begin_nested():
                     self._db.execute(insert(model).values(**values))
             except IntegrityError:
                 return False
             return True
-        statement = statement.on_conflict_do_nothing(index_elements=list(conflict))
         # SQLAlchemy keeps the row count of an INSERT only when asked (psycopg: -1 otherwise).
-        result = self._db.connection().execute(
-            statement, execution_options={"preserve_rowcount": True}
+        result = connection.execute(
+            statement, dict(values), execution_options={"preserve_rowcount": True}
         )
         return result.rowcount == 1
+
+    def _conn(self) -> Connection:
+        """The transaction's connection, for Core statements built once (module level):
+        the ORM's per-statement work is not needed where no mapped object is read."""
+        return self._db.connection()
 
     def _workspace_id(self, platform: str, external_id: str) -> int:
         where = (WorkspaceRow.platform == platform, WorkspaceRow.external_id == external_id)
@@ -520,7 +542,7 @@ class Tx:
         if found is None:
             return None
         row, platform, workspace = found
-        return Group(
+        group = Group(
             id=row.id,
             platform=platform,
             workspace=workspace,
@@ -529,6 +551,8 @@ class Tx:
             timezone=row.timezone,
             settings=dict(row.settings or {}),
         )
+        self._groups[group.id] = group
+        return group
 
     def _method(self, method_id: str) -> Method:
         try:
@@ -548,14 +572,14 @@ class Tx:
         """
         if not ids:
             return []
-        query = select(SessionRow).where(SessionRow.id.in_(ids)).order_by(SessionRow.id)
-        if lock:
-            # SQLite ignores FOR UPDATE: its IMMEDIATE transactions already have one writer.
-            query = query.with_for_update(key_share=True)
-        rows = {row.id: row for row in _fresh(self._db, query)}
-        return self._build([rows[i] for i in dict.fromkeys(ids) if i in rows], scope)
+        # SQLite ignores FOR UPDATE: its IMMEDIATE transactions already have one writer.
+        query = _SESSIONS_BY_IDS_LOCKED if lock else _SESSIONS_BY_IDS
+        rows = {row.id: row for row in self._conn().execute(query, {"ids": list(ids)})}
+        return self._build([rows[i] for i in dict.fromkeys(ids) if i in rows], scope, locked=lock)
 
-    def _build(self, rows: Sequence[SessionRow], scope: Scope | None = None) -> list[Session]:
+    def _build(
+        self, rows: Sequence[Any], scope: Scope | None = None, *, locked: bool = False
+    ) -> list[Session]:
         """Domain sessions for ``rows`` (in their order), their parts loaded in four queries.
 
         Contribution texts stay encrypted (``SealedText``) until something reads them.
@@ -565,11 +589,25 @@ class Tx:
         if not rows:
             return []
         ids = [row.id for row in rows]
-        runs = _group(self._db.execute(_runs_of(ids)).all())
+        run = self._conn().execute
+        runs = _group(run(_RUNS, {"ids": ids}))
         current = {session_id: found[-1][0] for session_id, found in runs.items()}
-        contributions = _group(self._db.execute(_contributions_of(ids, scope, current)).all())
-        reactions = _group(self._db.execute(_reactions_of(ids, scope)).all())
-        votes = _group(self._db.execute(_votes_of(ids, scope)).all())
+        if scope is not None and len(ids) == 1:
+            # one session for one event (a reply, an edit, a reaction): statements built once
+            [session_id] = ids
+            params = {
+                "ids": ids,
+                "person": scope.person,
+                "refs": list(scope.refs),
+                "step": current.get(session_id),
+            }
+            contributions = _group(run(_SCOPED_CONTRIBUTIONS, params))
+            reactions = _group(run(_SCOPED_REACTIONS, params))
+            votes = _group(run(_SCOPED_VOTES, params))
+        else:
+            contributions = _group(run(_contributions_of(ids, scope, current)))
+            reactions = _group(run(_reactions_of(ids, scope)))
+            votes = _group(run(_votes_of(ids, scope)))
         built = [
             Session(
                 id=row.id,
@@ -602,6 +640,12 @@ class Tx:
         ]
         for session in built:
             self._loaded[session.id] = session
+        for row in rows:
+            self._group_ids[row.id] = row.group_id
+            if locked:
+                # no other transaction changes a row this one holds locked
+                self._locked.add(row.id)
+                self._anchors[row.id] = row.anchor_ref
         return built
 
     def _write_parts(self, before: Session, after: Session) -> None:
@@ -649,10 +693,9 @@ class Tx:
             old = loaded.get(contribution.ref)
             if old is None:
                 # one statement per row: ids in the flow's order break ties of ``at``
-                self._db.execute(
-                    insert(ContributionRow).values(
-                        session_id=session_id, **_contribution_values(contribution)
-                    )
+                self._conn().execute(
+                    _INSERT_CONTRIBUTION,
+                    {"session_id": session_id, **_contribution_values(contribution)},
                 )
             elif old is not contribution:
                 changed = _contribution_changes(old, contribution)
@@ -741,8 +784,9 @@ def _fresh(db: DbSession, query: Select[RowT]) -> Sequence[RowT]:
     return db.scalars(query.execution_options(populate_existing=True)).all()
 
 
-def _channel_filter(platform: str, workspace: str, channel: str) -> ColumnElement[bool]:
-    """True for sessions of the given channel (a condition on ``SessionRow``)."""
+def _channel_filter(platform: Any, workspace: Any, channel: Any) -> ColumnElement[bool]:
+    """True for sessions of the given channel (a condition on ``SessionRow``); the names as
+    values or as bound parameters."""
     return SessionRow.group_id.in_(
         select(GroupRow.id)
         .join(WorkspaceRow, WorkspaceRow.id == GroupRow.workspace_id)
@@ -761,6 +805,54 @@ def _in_channel(platform: str, workspace: str, channel: str) -> Select[str]:
         .where(_channel_filter(platform, workspace, channel))
         .order_by(SessionRow.started_at.desc(), SessionRow.id.desc())
     )
+
+
+# Statements of the hot path (an event applied), built once: SQLAlchemy then reuses their
+# compiled form without building and hashing them again for every event.
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
+_SESSION_TABLE = _table(SessionRow)
+_SESSIONS_BY_IDS = (
+    select(_SESSION_TABLE)
+    .where(SessionRow.id.in_(bindparam("ids", expanding=True)))
+    .order_by(SessionRow.id)
+)
+_SESSIONS_BY_IDS_LOCKED = _SESSIONS_BY_IDS.with_for_update(key_share=True)
+_SESSION_BY_ANCHOR = (
+    select(_SESSION_TABLE)
+    .where(
+        _channel_filter(bindparam("platform"), bindparam("workspace"), bindparam("channel")),
+        SessionRow.anchor_ref == bindparam("thread"),
+    )
+    .order_by(SessionRow.started_at.desc(), SessionRow.id.desc())
+    .limit(1)
+)
+_SESSION_BY_ANCHOR_LOCKED = _SESSION_BY_ANCHOR.with_for_update(key_share=True)
+_UPDATE_SESSION = update(_SESSION_TABLE).where(SessionRow.id == bindparam("row_id"))
+_INSERT_CONTRIBUTION = insert(_table(ContributionRow))
+_INSERT_OUTBOX = insert(_table(OutboxRow))
+
+
+def _insert_unless_stored(model: type[Base], conflict: tuple[str, ...], dialect: str) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` for ``model``, built once per dialect; None for a
+    dialect without it."""
+    key = (model, conflict, dialect)
+    if key not in _UPSERTS:
+        if dialect == "postgresql":
+            base: Any = postgresql_insert(_table(model))
+        elif dialect == "sqlite":
+            base = sqlite_insert(_table(model))
+        else:
+            return None
+        _UPSERTS[key] = base.on_conflict_do_nothing(index_elements=list(conflict))
+    return _UPSERTS[key]
+
+
+_UPSERTS: dict[tuple[type[Base], tuple[str, ...], str], Any] = {}
 
 
 class Sealed:
@@ -857,6 +949,22 @@ def _votes_of(ids: Sequence[str], scope: Scope | None) -> Select[*tuple[Any, ...
         .order_by(v.session_id, v.id)
     )
     return query if scope is None else query.where(v.user_id == scope.person)
+
+
+# The parts of one session a ``Scope`` names, as statements built once (see ``Tx._build``):
+# ``ids`` the session, ``person`` the scope's, ``refs`` its refs, ``step`` the current step
+# (None when no step has run: then only ``refs``).
+_IDS: Any = bindparam("ids", expanding=True)
+_PERSON: Any = bindparam("person")
+_RUNS = _runs_of(_IDS)
+_SCOPED_CONTRIBUTIONS = _contributions_of(_IDS, None, {}).where(
+    or_(
+        ContributionRow.ref.in_(bindparam("refs", expanding=True)),
+        and_(ContributionRow.step_id == bindparam("step"), ContributionRow.author == _PERSON),
+    )
+)
+_SCOPED_REACTIONS = _reactions_of(_IDS, None).where(ReactionRow.user_id == _PERSON)
+_SCOPED_VOTES = _votes_of(_IDS, None).where(VoteRow.user_id == _PERSON)
 
 
 def _group(rows: Iterable[Any]) -> dict[str, list[tuple[Any, ...]]]:

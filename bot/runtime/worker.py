@@ -166,7 +166,7 @@ class InboxWorker:
     def _apologise(self, event: InboundEvent) -> None:
         where = event.where
         language = getattr(event, "language", None) or self._services.language
-        notice = PrivateNotice(event.user, t("slack.error.generic", language), where.thread)
+        notice = PrivateNotice(event.user, t("runtime.failed", language), where.thread)
         try:
             with self._services.store.transaction() as tx:
                 tx.enqueue(

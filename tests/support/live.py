@@ -9,6 +9,7 @@ platform does after a crash. The resilience tests and the benchmarks share it.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -46,6 +47,9 @@ _DROPPED_NAMES = ("DATABASE_URL", "PORT", "WEB_CONCURRENCY")
 _BLANKED = ("SLACK_APP_TOKEN", "INTERVISION_METHODS_DIR")
 
 T = TypeVar("T")
+
+# Every process started and not yet killed: killed at exit, should a test run be cut short.
+_running: set[LiveBot] = set()
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,7 @@ def bot_env(
     return env
 
 
-@dataclass
+@dataclass(eq=False)
 class LiveBot:
     """One web process; ``start`` returns it ready (``GET /healthz`` answered 200)."""
 
@@ -166,6 +170,7 @@ class LiveBot:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        _running.add(self)
         try:
             self.wait_until(self._healthy, READY_SECONDS, what="GET /healthz answers 200")
         except BaseException:
@@ -186,6 +191,7 @@ class LiveBot:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
         self.process = None
+        _running.discard(self)
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -274,14 +280,20 @@ class LiveBot:
     # --- waiting ------------------------------------------------------------------------------
 
     def wait_until(
-        self, predicate: Callable[[], T], timeout: float, *, what: str = "the condition"
+        self, predicate: Callable[[], T | None], timeout: float, *, what: str = "the condition"
     ) -> T:
         """Poll ``predicate`` until it returns something truthy (returned) or ``timeout``."""
         return wait_until(predicate, timeout, what=what, log=self.log)
 
 
+@atexit.register
+def _kill_the_rest() -> None:
+    for bot in list(_running):
+        bot.kill()
+
+
 def wait_until(
-    predicate: Callable[[], T],
+    predicate: Callable[[], T | None],
     timeout: float,
     *,
     what: str = "the condition",
