@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
 from storage.log_guard import guard_sql_logs
+from storage.writer_turns import WriterTurns
 
 logger = logging.getLogger(__name__)
 
@@ -94,12 +96,37 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
         finally:
             cursor.close()
 
+    turns = _turns_of(engine) if wal else None
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
+        if turns is not None:
+            turns.take(connection.connection.dbapi_connection)
         # IMMEDIATE takes the write lock up front. A deferred transaction that reads and
         # then writes fails with "database is locked" when another writer got in between,
         # and waiting (busy_timeout) cannot save it; starting as a writer can wait instead.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    if turns is not None:
+        # Given back when the connection returns to the pool: after its COMMIT or ROLLBACK.
+        @event.listens_for(engine, "checkin")
+        def _on_checkin(dbapi_connection: Any, _record: Any) -> None:
+            turns.give_back(dbapi_connection)
+
+        @event.listens_for(engine, "close")
+        def _on_close(dbapi_connection: Any, _record: Any) -> None:
+            turns.give_back(dbapi_connection)
+
+
+_TURNS: dict[str, WriterTurns] = {}
+_TURNS_LOCK = threading.Lock()
+
+
+def _turns_of(engine: Engine) -> WriterTurns:
+    """One line of writers per database file in this process, whatever the engine."""
+    key = str(Path(engine.url.database or "").resolve())
+    with _TURNS_LOCK:
+        return _TURNS.setdefault(key, WriterTurns())
 
 
 def alembic_config() -> Config:

@@ -526,30 +526,23 @@ class Tx:
         return found
 
     def _find_group(self, platform: str, workspace: str, channel: str) -> Group | None:
-        return self._group_where(
-            WorkspaceRow.platform == platform,
-            WorkspaceRow.external_id == workspace,
-            GroupRow.channel == channel,
-        )
+        params = {"platform": platform, "workspace": workspace, "channel": channel}
+        return self._group_from(self._conn().execute(_GROUP_OF_CHANNEL, params).first())
 
     def _group_where(self, *conditions: ColumnElement[bool]) -> Group | None:
-        found = self._db.execute(
-            select(GroupRow, WorkspaceRow.platform, WorkspaceRow.external_id)
-            .join(WorkspaceRow, WorkspaceRow.id == GroupRow.workspace_id)
-            .where(*conditions)
-            .execution_options(populate_existing=True)
-        ).first()
+        return self._group_from(self._conn().execute(_GROUPS.where(*conditions)).first())
+
+    def _group_from(self, found: Any) -> Group | None:
         if found is None:
             return None
-        row, platform, workspace = found
         group = Group(
-            id=row.id,
-            platform=platform,
-            workspace=workspace,
-            channel=row.channel,
-            language=row.language,
-            timezone=row.timezone,
-            settings=dict(row.settings or {}),
+            id=found.id,
+            platform=found.platform,
+            workspace=found.external_id,
+            channel=found.channel,
+            language=found.language,
+            timezone=found.timezone,
+            settings=dict(found.settings or {}),
         )
         self._groups[group.id] = group
         return group
@@ -832,6 +825,20 @@ _SESSION_BY_ANCHOR = (
     .limit(1)
 )
 _SESSION_BY_ANCHOR_LOCKED = _SESSION_BY_ANCHOR.with_for_update(key_share=True)
+_GROUPS = select(
+    GroupRow.id,
+    GroupRow.channel,
+    GroupRow.language,
+    GroupRow.timezone,
+    GroupRow.settings,
+    WorkspaceRow.platform,
+    WorkspaceRow.external_id,
+).join(WorkspaceRow, WorkspaceRow.id == GroupRow.workspace_id)
+_GROUP_OF_CHANNEL = _GROUPS.where(
+    WorkspaceRow.platform == bindparam("platform"),
+    WorkspaceRow.external_id == bindparam("workspace"),
+    GroupRow.channel == bindparam("channel"),
+)
 _UPDATE_SESSION = update(_SESSION_TABLE).where(SessionRow.id == bindparam("row_id"))
 _INSERT_CONTRIBUTION = insert(_table(ContributionRow))
 _INSERT_OUTBOX = insert(_table(OutboxRow))

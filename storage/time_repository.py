@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, insert, select, update
+from sqlalchemy import CursorResult, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as DbSession
@@ -33,6 +33,22 @@ from storage.models_time import (
 from storage.repositories import Group, Tx
 
 _ERROR_LENGTH = 255
+_CURRENT_RUN = (
+    select(
+        SessionRow.group_id,
+        SessionRow.status,
+        SessionRow.mode,
+        StepRunRow.position,
+        StepRunRow.step_id,
+        StepRunRow.opened_at,
+        StepRunRow.deadline,
+        StepRunRow.closed_at,
+    )
+    .join(StepRunRow, StepRunRow.session_id == SessionRow.id)
+    .where(SessionRow.id == bindparam("session_id"))
+    .order_by(StepRunRow.position.desc())
+    .limit(1)
+)
 _CANCELLED = "cancelled"
 
 
@@ -246,27 +262,21 @@ class TimeRepository:
 
     def current_run(self, session_id: str) -> CurrentRun | None:
         """The session's newest step run with the session's status and mode."""
-        found = self._db.execute(
-            select(SessionRow.group_id, SessionRow.status, SessionRow.mode, StepRunRow)
-            .join(StepRunRow, StepRunRow.session_id == SessionRow.id)
-            .where(SessionRow.id == session_id)
-            .order_by(StepRunRow.position.desc())
-            .limit(1)
-            .execution_options(populate_existing=True)
-        ).first()
+        # every event that touched a session asks: a statement built once, no mapped rows
+        found = self._db.connection().execute(_CURRENT_RUN, {"session_id": session_id}).first()
         if found is None:
             return None
-        group_id, status, mode, run = found
+        group_id, status, mode, position, step_id, opened_at, deadline, closed_at = found
         return CurrentRun(
             session_id,
             group_id,
             status,
             mode,
-            run.position,
-            run.step_id,
-            run.opened_at,
-            run.deadline,
-            run.closed_at is not None,
+            position,
+            step_id,
+            opened_at,
+            deadline,
+            closed_at is not None,
         )
 
     def sessions_between(
