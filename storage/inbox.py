@@ -23,6 +23,7 @@ from sqlalchemy.orm import sessionmaker
 
 from storage.models_inbox import InboxRow
 from storage.repositories import Tx
+from storage.writer_turns import urgent
 
 DEFAULT_LEASE = timedelta(seconds=15)
 _ERROR_LENGTH = 1000
@@ -64,7 +65,7 @@ class Inbox:
             "attempts": 0,
             "dead": False,
         }
-        with self._sessions.begin() as db:
+        with urgent(), self._sessions.begin() as db:
             insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else None
             statement = (insert or sqlite_insert)(InboxRow).values(**values)
             statement = statement.on_conflict_do_nothing(index_elements=["platform", "event_id"])

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from storage.db import make_engine
-from storage.writer_turns import WriterTurns
+from storage.writer_turns import WriterTurns, urgent
 
 
 def _queue_behind(
@@ -88,3 +88,26 @@ def test_many_threads_writing_to_one_file_all_commit(tmp_path: Path) -> None:
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM t")).scalar_one() == 160
     engine.dispose()
+
+
+def test_an_urgent_writer_goes_before_background_writers_already_waiting() -> None:
+    turns = WriterTurns()
+    served: list[str] = []
+    turns.take("holder")
+    threads = _queue_behind(turns, ["background"], served)
+
+    def urgently() -> None:
+        with urgent():
+            turns.take("request")
+        served.append("request")
+        turns.give_back("request")
+
+    request = threading.Thread(target=urgently)
+    request.start()
+    while not turns._urgent:
+        time.sleep(0.001)
+    turns.give_back("holder")
+    for thread in [*threads, request]:
+        thread.join(timeout=5)
+
+    assert served == ["request", "background"]
