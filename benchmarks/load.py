@@ -27,13 +27,15 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -344,6 +346,26 @@ def web_processes(
             process.stop()
 
 
+@contextmanager
+def worker_process(env: dict[str, str], workdir: Path) -> Iterator[None]:
+    """``intervision worker`` (the Procfile's worker) beside web processes that only store."""
+    log = (workdir / "worker.log").open("ab")
+    process = subprocess.Popen(
+        [str(_live.VENV_BIN / "intervision"), "worker"],
+        env=env,
+        cwd=_live.TARGET,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        yield
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+        log.close()
+
+
 def replies(ports: list[int], anchors: dict[str, str], count: int) -> list[bytes]:
     channels = sorted(anchors)
     return [
@@ -358,12 +380,15 @@ def bench_backend(kind: str, args: argparse.Namespace, api_url: str) -> None:
     from storage.db import make_engine
 
     processes = 2 if kind == "postgresql" else 1
+    split = args.split and kind == "postgresql"
     workdir = Path(tempfile.mkdtemp(prefix=f"intervision-bench-{kind}-"))
     with _live.database(kind, workdir) as url:
         env = _live.base_env(workdir, api_url, url, args.pace)
+        web_env = {**env, "INTERVISION_ROLE": "web"} if split else env
         _, description = _live.web_command(0, env)
+        topology = " with INTERVISION_ROLE=web and one 'intervision worker'" if split else ""
         print(
-            f"\n{kind}, {processes} web process(es): {description}; "
+            f"\n{kind}, {processes} web process(es){topology}: {description}; "
             f"INTERVISION_PACE_SECONDS={args.pace if args.pace is not None else 'default'}; "
             f"{args.seconds:g} s per rate; {SESSIONS} sessions; logs in {workdir}",
             flush=True,
@@ -378,7 +403,10 @@ def bench_backend(kind: str, args: argparse.Namespace, api_url: str) -> None:
         rows: list[tuple[int, str, Figures, Figures | None]] = []
         for rate in args.rates:
             # A fresh process per rate: a backlog left by one rate does not slow the next.
-            with web_processes(processes, env, workdir) as servers:
+            with (
+                web_processes(processes, web_env, workdir) as servers,
+                worker_process(env, workdir) if split else nullcontext(),
+            ):
                 ports = [s.port for s in servers]
                 anchors = live_anchors(engine)
                 if len(anchors) < SESSIONS:
@@ -405,6 +433,11 @@ def main() -> None:
         "--pace", type=float, default=None, help="INTERVISION_PACE_SECONDS (default: the bot's)"
     )
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="PostgreSQL: web processes only store (INTERVISION_ROLE=web), a worker applies",
+    )
     args = parser.parse_args()
     print(
         f"open-loop signed thread replies over loopback, {os.cpu_count()} cores, "
