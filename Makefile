@@ -12,3 +12,4 @@ bench:
 	.venv/bin/python -m benchmarks.load
 	.venv/bin/python -m benchmarks.sessions_memory
 	.venv/bin/python -m benchmarks.session_throughput
+	PYTHONPATH=. .venv/bin/python -m benchmarks.apply_throughput
