@@ -21,7 +21,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -219,24 +218,10 @@ def database(kind: str, workdir: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{workdir / 'bench.db'}"
         return
-    from sqlalchemy.engine import make_url
+    from tests.support.databases import postgres_schema_url
 
-    from storage.db import make_engine, normalise_url
-
-    base = os.environ["INTERVISION_TEST_POSTGRES_URL"]
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base)
-    try:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        url = make_url(normalise_url(base)).update_query_dict(
-            {"options": f"-csearch_path={schema}"}
-        )
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.dispose()
+    with postgres_schema_url() as url:
+        yield url
 
 
 def _serve_fake(channel_count: int) -> None:

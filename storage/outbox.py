@@ -19,8 +19,10 @@ from typing import Any, Literal, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     CursorResult,
     Engine,
+    Table,
     and_,
     case,
     exists,
@@ -291,7 +293,7 @@ class Outbox:
 
 
 def enqueue(
-    db: DbSession,
+    db: DbSession | Connection,
     platform: str,
     workspace: str,
     channel: str,
@@ -301,21 +303,26 @@ def enqueue(
 ) -> int:
     """Insert a message into the outbox in ``db``'s transaction; returns its id."""
     result = db.execute(
-        insert(OutboxRow).values(
-            platform=platform,
-            workspace=workspace,
-            channel=channel,
-            session_id=session_id,
-            payload=json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
-            created_at=now,
-            attempts=0,
-            next_attempt_at=now,
-            dead=False,
-        )
+        _INSERT,
+        {
+            "platform": platform,
+            "workspace": workspace,
+            "channel": channel,
+            "session_id": session_id,
+            "payload": json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+            "created_at": now,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "dead": False,
+        },
     )
     key = cast(CursorResult[Any], result).inserted_primary_key
     assert key is not None
     return int(key[0])
+
+
+# Built once: queuing is on the path of every event.
+_INSERT = insert(cast(Table, OutboxRow.__table__))
 
 
 def _pending() -> ColumnElement[bool]:

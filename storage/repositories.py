@@ -8,7 +8,6 @@ loaded it and as the flow returned it.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -46,7 +45,6 @@ from storage.models import (
     Base,
     ContributionRow,
     GroupRow,
-    OutboxRow,
     ProcessedEventRow,
     ReactionRow,
     SessionPostRow,
@@ -55,7 +53,7 @@ from storage.models import (
     VoteRow,
     WorkspaceRow,
 )
-from storage.outbox import DEFAULT_LEASE, Outbox, OutboxItem
+from storage.outbox import DEFAULT_LEASE, Outbox, OutboxItem, enqueue
 
 MethodLookup = Callable[[str], Method]
 PostKind = Literal["anchor", "step", "note"]
@@ -468,23 +466,7 @@ class Tx:
         now: datetime,
     ) -> int:
         """Queue a message to be posted once this transaction commits; returns its id."""
-        result = self._conn().execute(
-            _INSERT_OUTBOX,
-            {
-                "platform": platform,
-                "workspace": workspace,
-                "channel": channel,
-                "session_id": session_id,
-                "payload": json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
-                "created_at": now,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "dead": False,
-            },
-        )
-        key = cast(CursorResult[Any], result).inserted_primary_key
-        assert key is not None
-        return int(key[0])
+        return enqueue(self._conn(), platform, workspace, channel, session_id, payload, now)
 
     # Internals
 
@@ -841,7 +823,6 @@ _GROUP_OF_CHANNEL = _GROUPS.where(
 )
 _UPDATE_SESSION = update(_SESSION_TABLE).where(SessionRow.id == bindparam("row_id"))
 _INSERT_CONTRIBUTION = insert(_table(ContributionRow))
-_INSERT_OUTBOX = insert(_table(OutboxRow))
 
 
 def _insert_unless_stored(model: type[Base], conflict: tuple[str, ...], dialect: str) -> Any:
