@@ -26,6 +26,8 @@ from storage.repositories import Tx
 from storage.writer_turns import urgent
 
 DEFAULT_LEASE = timedelta(seconds=15)
+CLAIM_WINDOW = 500
+"""How many of the oldest waiting events a claim looks through for lane heads."""
 _ERROR_LENGTH = 1000
 # built once: it runs for every event applied
 _FINISH = delete(InboxRow).where(InboxRow.id == bindparam("item_id"))
@@ -76,10 +78,18 @@ class Inbox:
 
     def claim(self, now: datetime, limit: int = 20) -> list[InboxItem]:
         """Lease the oldest waiting event of up to ``limit`` lanes, oldest first."""
-        # Each lane's head, found on the (lane, id) index: the cost follows the number of
-        # lanes, not the length of a backlog. A head that is leased or backing off keeps
-        # the rest of its lane waiting.
-        heads = select(func.min(InboxRow.id)).where(~InboxRow.dead).group_by(InboxRow.lane)
+        # Each lane's head among the oldest waiting events: the cost follows the window,
+        # not the length of a backlog. A lane with an event in the window has its head
+        # there too (heads are older), so no lane is ever skipped ahead of its turn. A
+        # head that is leased or backing off keeps the rest of its lane waiting.
+        oldest = (
+            select(InboxRow.id, InboxRow.lane)
+            .where(~InboxRow.dead)
+            .order_by(InboxRow.id)
+            .limit(CLAIM_WINDOW)
+            .subquery()
+        )
+        heads = select(func.min(oldest.c.id)).group_by(oldest.c.lane)
         query = (
             select(InboxRow)
             .where(

@@ -49,7 +49,8 @@ class Runtime:
             self.inbox,
             locales=self.locales,
             on_applied=self.delivery.wake,
-            threads=settings.inbox_threads,
+            # SQLite applies one transaction at a time: a second thread would only wait.
+            threads=1 if services.store.engine.dialect.name == "sqlite" else settings.inbox_threads,
         )
         self.ingress = Ingress(self.inbox, services.clock, on_accept=self.worker.wake)
         self._scheduler: Scheduler | None = None

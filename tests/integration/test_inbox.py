@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine, text
 
 from storage.db import make_engine
@@ -179,3 +180,19 @@ def test_two_processes_never_claim_the_same_event(
         other.dispose()
 
     assert sorted(taken[0] + taken[1]) == sorted(f"e{n}" for n in range(30))
+
+
+def test_a_claim_looks_only_through_the_oldest_events_and_no_lane_jumps_the_queue(
+    migrated: Engine, t0: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("storage.inbox.CLAIM_WINDOW", 2)
+    inbox = Inbox(migrated)
+    _accept(inbox, t0, ("a1", LANE_1), ("a2", LANE_1), ("b1", LANE_2))
+
+    first = inbox.claim(t0)
+    with Store(migrated, methods={}.__getitem__).transaction() as tx:
+        Inbox.finish(tx, first[0].id)
+    second = inbox.claim(t0)
+
+    assert [item.event_id for item in first] == ["a1"]
+    assert [item.event_id for item in second] == ["a2", "b1"]
