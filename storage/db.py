@@ -63,6 +63,13 @@ def make_engine(url: str = DEFAULT_URL) -> Engine:
     return engine
 
 
+def reader(engine: Engine) -> Engine:
+    """The same database for transactions that only read: on SQLite they neither take the
+    write lock nor wait for a writer's turn (a frequent poll must not queue behind
+    writers or hold them up)."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
 def owner_only(path: Path) -> None:
     """Create the SQLite file at ``path`` readable by its owner only (0600) if it is not
     there yet. SQLite gives the ``-wal`` and ``-shm`` files the database file's mode, so
@@ -100,6 +107,10 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(READ_ONLY):
+            # A reader in WAL mode sees the last commit and blocks no writer: no turn.
+            connection.exec_driver_sql("BEGIN")
+            return
         if turns is not None:
             turns.take(connection.connection.dbapi_connection)
         # IMMEDIATE takes the write lock up front. A deferred transaction that reads and
@@ -117,6 +128,9 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
         def _on_close(dbapi_connection: Any, _record: Any) -> None:
             turns.give_back(dbapi_connection)
 
+
+READ_ONLY = "intervision_read_only"
+"""Execution option for an engine whose transactions only read (see ``reader``)."""
 
 _TURNS: dict[str, WriterTurns] = {}
 _TURNS_LOCK = threading.Lock()

@@ -37,6 +37,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import aliased, sessionmaker
 
+from storage.db import reader
 from storage.models import OutboxRow, SessionPostRow, SessionRow
 
 DEFAULT_LEASE = timedelta(seconds=5)
@@ -99,6 +100,7 @@ class Outbox:
         self.engine = engine
         self.lease = lease
         self._sessions = sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self._reads = sessionmaker(reader(engine), expire_on_commit=False, autoflush=False)
 
     def add(
         self,
@@ -264,13 +266,13 @@ class Outbox:
         query = select(func.min(due_at)).where(_pending(), _head_of_channel())
         if platforms is not None:
             query = query.where(OutboxRow.platform.in_(list(platforms)))
-        with self._sessions.begin() as db:
+        with self._reads.begin() as db:
             found: datetime | None = db.scalar(query)
         return found
 
     def pending_count(self) -> int:
         """Messages neither sent nor given up on."""
-        with self._sessions.begin() as db:
+        with self._reads.begin() as db:
             count = db.scalar(select(func.count()).select_from(OutboxRow).where(_pending()))
         return int(count or 0)
 

@@ -101,7 +101,8 @@ class DeliveryWorker:
             Seconds until the next message falls due (0: due already), or None when
             nothing is queued.
         """
-        self.deliver_due()
+        if self.seconds_until_next() == 0:  # a read: claiming takes the writer's turn
+            self.deliver_due()
         return self.seconds_until_next()
 
     def deliver_due(self) -> int:
