@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from storage.db import make_engine
+from storage.db import make_engine, reader
 from storage.writer_turns import WriterTurns, urgent
 
 
@@ -111,3 +111,27 @@ def test_an_urgent_writer_goes_before_background_writers_already_waiting() -> No
         thread.join(timeout=5)
 
     assert served == ["request", "background"]
+
+
+def test_a_reader_does_not_wait_for_a_writer_holding_the_database(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'reads.db'}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (n INTEGER)"))
+    writing, done = threading.Event(), threading.Event()
+
+    def hold_the_writer() -> None:
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO t VALUES (1)"))
+            writing.set()
+            done.wait(timeout=10)
+
+    writer = threading.Thread(target=hold_the_writer)
+    writer.start()
+    writing.wait(timeout=5)
+    with reader(engine).begin() as connection:
+        seen = connection.execute(text("SELECT count(*) FROM t")).scalar_one()
+    done.set()
+    writer.join(timeout=5)
+    engine.dispose()
+
+    assert seen == 0  # the writer has not committed; the reader went ahead of it
