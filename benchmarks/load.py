@@ -346,13 +346,17 @@ def web_processes(
             process.stop()
 
 
+WORKER_THREADS = 4
+"""Inbox threads of the worker process: on PostgreSQL they wait on the network in parallel."""
+
+
 @contextmanager
 def worker_process(env: dict[str, str], workdir: Path) -> Iterator[None]:
     """``intervision worker`` (the Procfile's worker) beside web processes that only store."""
     log = (workdir / "worker.log").open("ab")
     process = subprocess.Popen(
         [str(_live.VENV_BIN / "intervision"), "worker"],
-        env=env,
+        env={**env, "INTERVISION_INBOX_THREADS": str(WORKER_THREADS)},
         cwd=_live.TARGET,
         stdout=log,
         stderr=subprocess.STDOUT,
