@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     cop.add_argument("--output", type=Path, default=None, help="default: <name>.ics here")
     cop.set_defaults(func=cmd_cop)
 
-    cli_privacy.add_commands(commands)  # keys, purge (issue 5)
+    cli_privacy.add_commands(commands)  # keys, purge
 
     db = commands.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
@@ -122,8 +122,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.platforms.console.app import ConsoleApp
     from bot.platforms.console.board import Board
 
-    if settings.platform == "slack":
-        from bot.platforms.slack.serve import serve
+    if settings.platform in ("slack", "teams"):
+        from bot.platforms.slack.serve import serve  # the web process serves both
 
         return serve(settings)
     clock = TravelClock()

@@ -1,4 +1,4 @@
-"""The ``intervision`` command line, issue 5: ``keys generate|rotate`` and ``purge``.
+"""The ``intervision`` command line for confidentiality: ``keys generate|rotate`` and ``purge``.
 
 These are operator commands: whoever runs them has the database and the keys anyway.
 Each one that changes stored data is written to the audit log (actor: the operating

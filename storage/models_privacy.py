@@ -1,4 +1,4 @@
-"""Storage: the tables of issue 5 (confidentiality) as SQLAlchemy models.
+"""Storage: the tables of confidentiality (audit log, session summaries), as SQLAlchemy models.
 
 Registered on the shared ``storage.models.metadata`` (``storage.models`` imports this module
 at its end); migration ``0004_confidentiality`` creates them.

@@ -1,4 +1,4 @@
-"""Storage: the tables of issue 4 (time and the Community of Practice) as SQLAlchemy models.
+"""Storage: the tables of time and the Community of Practice, as SQLAlchemy models.
 
 Registered on the shared ``storage.models.metadata`` (``storage.models`` imports this module
 at its end); migration ``0003_time_and_cop`` creates them.

@@ -1,4 +1,4 @@
-"""Storage: repository of issue 5 — audit log, approval look-ups, a person's data, retention, keys.
+"""Storage: confidentiality — audit log, approval look-ups, a person's data, retention, keys.
 
 ``PrivacyRepository(tx)`` works inside one business transaction (``Store.transaction``), on
 the same SQLAlchemy session as ``Tx``. The use cases see plain values (``AuditEntry``,
@@ -123,7 +123,7 @@ class SessionSummary:
 
 
 class PrivacyRepository:
-    """Issue 5's queries and writes inside one open business transaction."""
+    """The confidentiality queries and writes inside one open business transaction."""
 
     def __init__(self, tx: Tx) -> None:
         self._tx = tx

@@ -1,4 +1,4 @@
-"""Storage: repository of issue 4 — due work, reminders sent, people away, Communities of Practice.
+"""Storage: repository of time — due work, reminders sent, people away, Communities of Practice.
 
 ``TimeRepository(tx)`` works inside one business transaction (``Store.transaction``), on the
 same SQLAlchemy session as ``Tx``, so a scheduled job, a reminder marked as sent and the

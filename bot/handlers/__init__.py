@@ -46,7 +46,7 @@ SUBCOMMANDS: dict[str, SubCommand] = {
     "cop": cop_command,
     "away": away_command,
     "settings": settings_command,
-    # issue 5: confidentiality
+    # confidentiality
     "private": private_command,
     "dm": private_command,
     "approve": approve_command,
@@ -67,7 +67,7 @@ HANDLERS: dict[type, Handler] = {
     ReactionChanged: on_reaction,
     ButtonPressed: on_button,
 }
-# A step opened by any event gets its deadline and reminders registered (issue 4).
+# A step opened by any event gets its deadline and reminders registered.
 HANDLERS = {kind: with_timers(handler) for kind, handler in HANDLERS.items()}
 
 

@@ -117,7 +117,7 @@ def present(session: Session, effects: Iterable[Effect], thread: str | None) -> 
         elif isinstance(effect, StepRevealed):
             messages.append(reveal_note(session, effect.step_id))
         elif isinstance(effect, SessionClosed):
-            # The record waits for the case owner's approval (issue 5).
+            # The record waits for the case owner's approval.
             messages.extend(closing(session))
             anchor_changed = True
         elif isinstance(effect, RecordApproved):

@@ -1,5 +1,5 @@
-"""Use-case helper: the messages of issue 5 — the reveal of a private step, the draft record for
-the case owner, the approved record, a person's data export.
+"""Use-case helper: the confidentiality messages — the reveal of a private step, the draft
+record for the case owner, the approved record, a person's data export.
 
 User text in them is escaped (``bot.records.escape_text``) like the record's, so it can
 neither ping a channel nor inject markup on any platform.

@@ -27,7 +27,7 @@ def demo_script(method: Method, language: str) -> list[str]:
         lines.extend(_step_lines(method, step, number, language, try_owner=not owner_tried))
         owner_tried = owner_tried or step.is_silent(Role.CASE_OWNER)
         lines.extend([f"/as {FACILITATOR}", "/intervision next"])
-    # The record is posted only once the case owner approved it (issue 5).
+    # The record is posted only once the case owner approved it.
     lines.extend([f"/as {OWNER}", "/intervision approve"])
     return lines
 
