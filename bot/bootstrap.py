@@ -62,6 +62,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         timezone=settings.timezone,
         protocol_reminders=dict(settings.protocol_reminders),
         files_dir=settings.files_dir,
+        graph_calendar=settings.graph_configured,
     )
 
 

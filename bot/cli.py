@@ -86,6 +86,13 @@ def _parser() -> argparse.ArgumentParser:
     cop.add_argument("--output", type=Path, default=None, help="default: <name>.ics here")
     cop.set_defaults(func=cmd_cop)
 
+    teams = commands.add_parser("teams", help="Microsoft Teams: build the app package")
+    teams.add_argument("action", choices=["package"])
+    teams.add_argument("--domain", required=True, help="the bot's public host name")
+    teams.add_argument("--app-id", default=None, help="the Entra app id (default TEAMS_CLIENT_ID)")
+    teams.add_argument("--output", type=Path, default=Path("intervision-teams.zip"))
+    teams.set_defaults(func=cmd_teams)
+
     cli_privacy.add_commands(commands)  # keys, purge
 
     db = commands.add_parser("db", help="database maintenance")
@@ -148,6 +155,23 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from bot.runtime.standalone import run_worker
 
     return run_worker(settings)
+
+
+def cmd_teams(args: argparse.Namespace, settings: Settings) -> int:
+    """``intervision teams package``: the zip to upload in Teams admin centre."""
+    from bot.platforms.teams.package import PackageError, write_package
+
+    app_id = args.app_id or settings.teams_client_id
+    if not app_id:
+        print("set TEAMS_CLIENT_ID or pass --app-id", file=sys.stderr)
+        return 2
+    try:
+        path = write_package(args.output, app_id, args.domain)
+    except PackageError as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    print(path)
+    return 0
 
 
 def cmd_cop(args: argparse.Namespace, settings: Settings) -> int:

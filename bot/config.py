@@ -16,6 +16,13 @@ from dotenv import load_dotenv
 from bot.i18n import LANGUAGES
 
 ROLES = ("all", "web")
+# The environment variables Outlook calendars need, by the setting each fills.
+GRAPH_SETTINGS = {
+    "GRAPH_TENANT_ID": "graph_tenant_id",
+    "GRAPH_CLIENT_ID": "graph_client_id",
+    "GRAPH_CLIENT_SECRET": "graph_client_secret",
+    "GRAPH_ORGANIZER": "graph_organizer",
+}
 
 
 class ConfigError(Exception):
@@ -47,12 +54,43 @@ class Settings:
     # "web": it only answers requests (an ``intervision worker`` process does the rest).
     role: str = "all"
     inbox_threads: int = 2
+    # Microsoft Teams (the ``teams`` extra): the bot's Entra app registration. Our own
+    # names: the Teams SDK would read generic ones (CLIENT_ID ...), so every value is
+    # passed to it explicitly.
+    teams_client_id: str | None = None
+    teams_client_secret: str | None = None
+    teams_tenant_id: str | None = None
+    teams_service_url: str = "https://smba.trafficmanager.net/teams/"
+    # The bot sends its token only to Bot Connector URLs starting with one of these.
+    teams_service_url_prefixes: tuple[str, ...] = ("https://smba.trafficmanager.net/",)
+    # Outlook calendars through Microsoft Graph (the ``teams`` extra): an Entra app with the
+    # Calendars.ReadWrite application permission, and the mailbox the CoP series live in.
+    graph_tenant_id: str | None = None
+    graph_client_id: str | None = None
+    graph_client_secret: str | None = None
+    graph_organizer: str | None = None
+    graph_base_url: str = "https://graph.microsoft.com/v1.0"
+
+    @property
+    def graph_configured(self) -> bool:
+        return all(getattr(self, name) for name in GRAPH_SETTINGS.values())
+
+    @property
+    def slack_configured(self) -> bool:
+        return bool(self.slack_signing_secret and (self.slack_bot_token or self.slack_client_id))
+
+    @property
+    def teams_configured(self) -> bool:
+        return bool(self.teams_client_id and self.teams_client_secret)
 
     @property
     def platform(self) -> str:
-        """``slack`` when Slack credentials are configured, else the local ``console``."""
-        if self.slack_signing_secret and (self.slack_bot_token or self.slack_client_id):
+        """``slack`` when Slack credentials are configured, ``teams`` when only Teams is,
+        else the local ``console``. The web process serves both when both are configured."""
+        if self.slack_configured:
             return "slack"
+        if self.teams_configured:
+            return "teams"
         return "console"
 
 
@@ -92,6 +130,10 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
     if role not in ROLES:
         problems.append(f"INTERVISION_ROLE must be one of {', '.join(ROLES)}")
     methods_dir = Path(env["INTERVISION_METHODS_DIR"]) if "INTERVISION_METHODS_DIR" in env else None
+    graph_given = [name for name in GRAPH_SETTINGS if name in env]
+    if graph_given and len(graph_given) < len(GRAPH_SETTINGS):
+        missing = ", ".join(name for name in GRAPH_SETTINGS if name not in env)
+        problems.append(f"Outlook calendars need every GRAPH_ setting: {missing} missing")
     if problems:
         raise ConfigError("; ".join(problems))
     return Settings(
@@ -118,6 +160,21 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
         pace_seconds=pace_seconds,
         role=role,
         inbox_threads=inbox_threads,
+        teams_client_id=env.get("TEAMS_CLIENT_ID"),
+        teams_client_secret=env.get("TEAMS_CLIENT_SECRET"),
+        teams_tenant_id=env.get("TEAMS_TENANT_ID"),
+        teams_service_url=env.get("TEAMS_SERVICE_URL", Settings.teams_service_url),
+        teams_service_url_prefixes=tuple(
+            prefix.strip()
+            for prefix in env.get("TEAMS_SERVICE_URL_PREFIXES", "").split(",")
+            if prefix.strip()
+        )
+        or Settings.teams_service_url_prefixes,
+        graph_tenant_id=env.get("GRAPH_TENANT_ID"),
+        graph_client_id=env.get("GRAPH_CLIENT_ID"),
+        graph_client_secret=env.get("GRAPH_CLIENT_SECRET"),
+        graph_organizer=env.get("GRAPH_ORGANIZER"),
+        graph_base_url=env.get("GRAPH_BASE_URL", Settings.graph_base_url),
     )
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
+from bot.flows.cop_calendar import CalendarChange
+
 
 @dataclass(frozen=True)
 class Link:
@@ -84,15 +86,19 @@ class DirectMessage:
     kind: ClassVar[str] = "direct"
 
 
-Outbound = AnchorView | StepPost | ThreadNote | PrivateNotice | DirectMessage
+# A change to a CoP's calendar event (the ``graph`` platform): queued and retried like a post.
+Outbound = AnchorView | StepPost | ThreadNote | PrivateNotice | DirectMessage | CalendarChange
 
 _KINDS: dict[str, type[Any]] = {
-    cls.kind: cls for cls in (AnchorView, StepPost, ThreadNote, PrivateNotice, DirectMessage)
+    cls.kind: cls
+    for cls in (AnchorView, StepPost, ThreadNote, PrivateNotice, DirectMessage, CalendarChange)
 }
 
 
 def to_payload(message: Outbound) -> dict[str, Any]:
     """A JSON-able dict of the message, with its kind."""
+    if isinstance(message, CalendarChange):
+        return {"kind": message.kind, **message.to_dict()}
     data = dataclasses.asdict(message)
     for key, value in data.items():
         if isinstance(value, datetime):
@@ -104,6 +110,8 @@ def from_payload(payload: dict[str, Any]) -> Outbound:
     """The message a ``to_payload`` dict describes."""
     data = dict(payload)
     cls = _KINDS[data.pop("kind")]
+    if cls is CalendarChange:
+        return CalendarChange.from_dict(data)
     fields = {f.name: f.type for f in dataclasses.fields(cls)}
     if "media" in data:
         data["media"] = tuple(Link(**link) for link in data["media"])

@@ -140,7 +140,7 @@ class SessionRow(Base):
     anchor_ref: Mapped[str | None] = mapped_column(String(255))
     started_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
-    approved_at: Mapped[datetime | None]  # the case owner approved the record (issue 5)
+    approved_at: Mapped[datetime | None]  # the case owner approved the record
 
 
 class StepRunRow(Base):
@@ -273,8 +273,10 @@ class OutboxRow(Base):
     part_refs: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'"))
 
 
-# The tables of issue 4 (time and the CoP) and of issue 5 (confidentiality: audit log,
-# session summaries) live in their own modules on the same metadata.
+# The tables of time and the CoP, of confidentiality (audit log, session summaries),
+# of the inbox and of Teams live in their own modules on the same metadata.
+import storage.models_graph  # noqa: E402
 import storage.models_inbox  # noqa: E402
 import storage.models_privacy  # noqa: E402
+import storage.models_teams  # noqa: E402
 import storage.models_time  # noqa: E402, F401

@@ -33,9 +33,12 @@ class Services:
     new_id: Callable[[], str]
     language: str = "en"
     timezone: str = "Europe/Amsterdam"
-    # the organisation's protocol reminder per language, over the catalogue's (issue 5)
+    # the organisation's protocol reminder per language, over the catalogue's
     protocol_reminders: Mapping[str, str] = field(default_factory=dict, hash=False)
     files_dir: Path = Path("intervision-files")  # .ics files and digest charts are written here
+    # Outlook calendars are configured: CoP schedule changes are queued for the ``graph``
+    # platform (issue 9)
+    graph_calendar: bool = False
 
 
 @dataclass

@@ -17,6 +17,7 @@ Sub-commands (the same text on every platform)::
     cop skip <date>                 no meeting that day (coordinators only)
     cop cancel                      no more meetings (coordinators only)
     cop ics [name]                  the series as an iCalendar file
+    cop email <address> | off       where you get the CoP's calendar invitations
 
 A CoP belongs to one channel (group) of one workspace; a workspace never sees another's CoPs.
 Refusals (only coordinators manage) come back as private notices in the person's language.
@@ -31,13 +32,20 @@ began, any step more than ``STALE_AFTER`` late. A digest always goes out, howeve
 The digest covers the sessions held since the meeting before, in the CoP's channel and in
 every channel of the workspace where a CoP member took part: a CoP gathers people from
 several teams. It counts; it names nobody.
+
+Outlook calendars (when Graph is configured, ``Services.graph_calendar``): a schedule, a skipped
+date and a cancellation each queue a ``CalendarChange`` in this transaction, for the ``graph``
+platform in a lane of the CoP's own, so the delivery worker applies them in order and retries
+them like messages. The attendees are the members who gave an address (``cop email``) and,
+looked up by the calendar adapter, the members the organisation's directory knows by their id
+(Teams members); a change of members or addresses updates an event already created.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from bot.charts import digest_chart
@@ -63,11 +71,19 @@ from bot.flows.cop import (
     previous_occurrence,
     summary_of,
 )
+from bot.flows.cop_calendar import (
+    Action,
+    Attendee,
+    CalendarChange,
+    recurrence_of,
+    series_event,
+)
 from bot.flows.session import RuleViolation
 from bot.handlers.context import Context
 from bot.handlers.timers import Job, JobContext, JobResult, local_time, parse_day
 from bot.i18n import t
-from bot.messages import DirectMessage, Outbound, PrivateNotice
+from bot.messages import DirectMessage, Outbound, PrivateNotice, to_payload
+from storage.graph_repository import GraphRepository
 from storage.privacy_repository import PrivacyRepository
 from storage.repositories import Group, Tx
 from storage.time_repository import DueJob, StoredCop, TimeRepository, cop_calendar
@@ -77,6 +93,8 @@ PLAN_LOOKBACK = timedelta(days=7)
 STALE_AFTER = timedelta(days=3)
 PLAN_EVERY = timedelta(days=30)
 PRODID = "-//intervision-bot//Community of Practice//EN"
+MAX_MAIL = 254
+_MAIL = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;.]+")
 # A Slack message carries about 40,000 characters; a longer calendar goes by the command line.
 MAX_ICS_IN_MESSAGE = 12_000
 
@@ -129,13 +147,15 @@ def _create(ctx: Context, event: Command, words: list[str]) -> list[Outbound]:
 def _join(ctx: Context, event: Command, words: list[str]) -> list[Outbound]:
     stored = _resolve(ctx, event, words)
     changed = _save(ctx, stored, flow.join(stored.cop, user=event.user))
+    _follow_members(ctx, stored, changed)
     text = t("cop.joined", ctx.language, cop=changed.cop.name)
     return [_private(ctx, event, f"{text}\n{_meeting_line(changed, ctx.now, ctx.language)}")]
 
 
 def _leave(ctx: Context, event: Command, words: list[str]) -> list[Outbound]:
     stored = _resolve(ctx, event, words)
-    _save(ctx, stored, flow.leave(stored.cop, user=event.user))
+    changed = _save(ctx, stored, flow.leave(stored.cop, user=event.user))
+    _follow_members(ctx, stored, changed)
     return [_private(ctx, event, t("cop.left", ctx.language, cop=stored.cop.name))]
 
 
@@ -176,6 +196,8 @@ def _schedule(ctx: Context, event: Command, words: list[str]) -> list[Outbound]:
             calendar=cop_calendar(stored.group, series.time_zone),
             skipped=stored.cop.series.skipped,
         )
+        if ctx.services.graph_calendar:
+            recurrence_of(series)  # a rule the calendar cannot repeat is refused here
     except ScheduleError as error:
         raise RuleViolation(error.key, **error.params) from None
     limits.within(series.place, limits.PLACE, "place")
@@ -184,6 +206,7 @@ def _schedule(ctx: Context, event: Command, words: list[str]) -> list[Outbound]:
     changed = _save(
         ctx, stored, flow.set_schedule(stored.cop, by=event.user, series=series), schedule=True
     )
+    _queue_calendar(ctx, changed, Action.SCHEDULE)
     lines = [t("cop.scheduled", ctx.language, cop=changed.cop.name)]
     lines.extend(_year_lines(changed, ctx.now, ctx.language, limit=4))
     return [_private(ctx, event, "\n".join(lines))]
@@ -227,13 +250,16 @@ def _skip(ctx: Context, event: Command, words: list[str]) -> list[Outbound]:
     except ScheduleError as error:
         raise RuleViolation(error.key, **error.params) from None
     changed = _save(ctx, stored, cop, schedule=True)
+    _queue_calendar(ctx, changed, Action.SKIP, day=day)
     text = t("cop.skipped", ctx.language, cop=changed.cop.name, date=day.isoformat())
     return [_private(ctx, event, f"{text}\n{_meeting_line(changed, ctx.now, ctx.language)}")]
 
 
 def _cancel(ctx: Context, event: Command, words: list[str]) -> list[Outbound]:
     stored = _resolve(ctx, event, words)
-    _save(ctx, stored, flow.cancel(stored.cop, by=event.user), schedule=True)
+    changed = _save(ctx, stored, flow.cancel(stored.cop, by=event.user), schedule=True)
+    if changed is not stored:  # cancelling twice queues nothing
+        _queue_calendar(ctx, changed, Action.CANCEL)
     return [_private(ctx, event, t("cop.cancelled", ctx.language, cop=stored.cop.name))]
 
 
@@ -254,6 +280,26 @@ def _ics(ctx: Context, event: Command, words: list[str]) -> list[Outbound]:
     return [DirectMessage(event.user, text)]
 
 
+def _email(ctx: Context, event: Command, words: list[str]) -> list[Outbound]:
+    if len(words) != 1:
+        raise RuleViolation("cop.usage.email")
+    stored = _resolve(ctx, event, [])
+    where = event.where
+    repo = GraphRepository(ctx.tx)
+    if words[0].lower() == "off":
+        repo.set_mail(where.platform, where.workspace, event.user, None)
+        text = t("cop.email.removed", ctx.language)
+    else:
+        mail = words[0].strip("<>")
+        if len(mail) > MAX_MAIL or not _MAIL.fullmatch(mail):
+            raise RuleViolation("cop.email.invalid")
+        repo.set_mail(where.platform, where.workspace, event.user, mail)
+        text = t("cop.email.set", ctx.language, mail=mail)
+    if stored.cop.is_member(event.user):
+        _follow_members(ctx, stored, stored, force=True)
+    return [_private(ctx, event, text)]
+
+
 _ACTIONS = {
     "create": _create,
     "join": _join,
@@ -267,6 +313,7 @@ _ACTIONS = {
     "skip": _skip,
     "cancel": _cancel,
     "ics": _ics,
+    "email": _email,
 }
 
 
@@ -605,3 +652,53 @@ def _private(ctx: Context, event: Command, text: str) -> PrivateNotice:
 
 def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%MZ")
+
+
+# --- the calendar event (Outlook, through the graph platform) ------------------------------
+
+
+def _queue_calendar(
+    ctx: Context, stored: StoredCop, action: Action, *, day: date | None = None
+) -> None:
+    """Queue the change for the ``graph`` platform in this transaction (when configured)."""
+    if not ctx.services.graph_calendar:
+        return
+    cop, group = stored.cop, stored.group
+    lang = group.language
+    mails = GraphRepository(ctx.tx).mails(group.platform, group.workspace, cop.members)
+    attendees = tuple(Attendee(mails[user]) for user in cop.members if user in mails)
+    unknown = tuple(user for user in cop.members if user not in mails)
+    body = t("cop.calendar.body", lang, cop=cop.name, place=_place(cop, lang))
+    try:
+        event = series_event(
+            cop,
+            cop_id=stored.id,
+            created_at=stored.created_at,
+            attendees=attendees,
+            body=body,
+            now=ctx.now,
+            directory_ids=unknown,
+        )
+    except ScheduleError:  # a rule from before the calendar was configured: left out of it
+        return
+    comment = ""
+    if action is Action.SKIP and day is not None:
+        comment = t("cop.calendar.skipped", lang, cop=cop.name, date=day.isoformat())
+    elif action is Action.CANCEL:
+        comment = t("cop.calendar.cancelled", lang, cop=cop.name)
+    change = CalendarChange(stored.id, action, event, day=day, comment=comment)
+    lane = f"cop:{stored.id}"  # one CoP's changes are applied in order
+    ctx.tx.enqueue("graph", group.workspace, lane, None, to_payload(change), ctx.now)
+
+
+def _follow_members(
+    ctx: Context, before: StoredCop, after: StoredCop, *, force: bool = False
+) -> None:
+    """New attendees for an event already created (members or their addresses changed)."""
+    if not ctx.services.graph_calendar or after.cop.cancelled:
+        return
+    if not force and before.cop.members == after.cop.members:
+        return
+    if GraphRepository(ctx.tx).series(after.id) is None:
+        return  # not created yet: the change that creates it reads the members then
+    _queue_calendar(ctx, after, Action.SCHEDULE)

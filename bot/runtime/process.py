@@ -39,6 +39,7 @@ class Runtime:
     ) -> None:
         self.services = services
         self.settings = settings
+        self.platforms = tuple(messengers)  # what the delivery worker can deliver to
         self.inbox = Inbox(services.store.engine)
         self.delivery = DeliveryWorker(
             services.store, messengers, services.clock, pace_seconds=settings.pace_seconds

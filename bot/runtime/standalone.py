@@ -21,16 +21,16 @@ logger = logging.getLogger(__name__)
 
 def run_worker(settings: Settings) -> int:
     """Run until stopped; returns the process exit code."""
-    if settings.platform != "slack":
+    if settings.platform == "console":
         print(
-            "intervision worker needs a chat platform (SLACK_* settings); "
+            "intervision worker needs a chat platform (SLACK_* or TEAMS_* settings); "
             "the console runs everything in 'intervision run'",
             file=sys.stderr,
         )
         return 2
-    from bot.platforms.slack.serve import build
+    from bot.web import compose
 
-    runtime = build(replace(settings, role="all")).runtime
+    runtime, _ = compose(replace(settings, role="all"))
     stopped = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, inspect, text
 from storage.db import include_name, upgrade
 from storage.models import metadata
 
-HEAD = "0006"
+HEAD = "0008"
 TABLES = {
     "workspaces",
     "groups",

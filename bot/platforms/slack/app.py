@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +27,7 @@ from bot.config import Settings
 from bot.handlers.context import Services
 from bot.platforms.slack import listeners
 from bot.platforms.slack.messenger import SlackMessenger, make_client
+from bot.ports import Messenger
 from bot.runtime.process import Runtime
 from storage.crypto import current_cipher
 from storage.log_guard import drop_debug
@@ -159,6 +160,7 @@ def build_slack_app(
     engine: Engine | None = None,
     client: WebClient | None = None,
     listener_executor: Executor | None = None,
+    messengers: Mapping[str, Messenger] | None = None,
 ) -> SlackApp:
     """The Bolt app for ``settings`` with every listener registered, and its runtime
     (not started: the caller starts it, or tests ``settle`` it).
@@ -212,7 +214,8 @@ def build_slack_app(
         )
     app = App(**options)
     messenger = SlackMessenger(web, token_for=token_for)
-    runtime = Runtime(services, settings, {messenger.platform: messenger})
+    # Other platforms' messengers (Teams) share this process's runtime and outbox.
+    runtime = Runtime(services, settings, {**(messengers or {}), messenger.platform: messenger})
     listeners.register(app, services, runtime.ingress, runtime.locales)
     return SlackApp(
         app=app,

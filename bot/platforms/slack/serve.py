@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from socketserver import ThreadingMixIn
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -23,8 +23,10 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.bootstrap import build_services
 from bot.config import Settings
+from bot.handlers.context import Services
 from bot.platforms.slack.app import SlackApp, build_slack_app
 from bot.platforms.slack.guard import SlackGuard
+from bot.ports import Messenger
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -34,16 +36,28 @@ logger = logging.getLogger(__name__)
 PUMP_SECONDS = 5.0
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+TEAMS_PATH = "/api/messages"
 
 
-def wsgi_app(slack: SlackApp) -> WSGIApplication:
-    """The WSGI application: ``/healthz`` here, everything else to Bolt."""
-    bolt = SlackGuard(SlackRequestHandler(slack.app, path=EVENTS_PATH), slack.signing_secret)
+def wsgi_app(slack: SlackApp | None, *, teams: WSGIApplication | None = None) -> WSGIApplication:
+    """The WSGI application: ``/healthz`` here, ``POST /api/messages`` to Teams (when
+    configured), everything else to Bolt (404 without Slack)."""
+    bolt = (
+        SlackGuard(SlackRequestHandler(slack.app, path=EVENTS_PATH), slack.signing_secret)
+        if slack is not None
+        else None
+    )
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") == "GET":
+        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+        if path == HEALTH_PATH and method == "GET":
             start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
             return [b"ok\n"]
+        if teams is not None and path == TEAMS_PATH and method == "POST":
+            return teams(environ, start_response)
+        if bolt is None:
+            start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"not found\n"]
         result: Iterable[bytes] = bolt(environ, start_response)
         return result
 
@@ -79,12 +93,18 @@ def start_http_server(
     return server, thread
 
 
-def build(settings: Settings) -> SlackApp:
-    """Services and the Slack app for ``settings`` (its runtime not started yet)."""
+def build(
+    settings: Settings,
+    *,
+    services: Services | None = None,
+    messengers: Mapping[str, Messenger] | None = None,
+) -> SlackApp:
+    """Services and the Slack app for ``settings`` (its runtime not started yet);
+    ``messengers`` of other platforms share its runtime."""
     # Bolt logs the body of a request with a bad signature at INFO: keep payloads out of logs.
     logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)
-    services = build_services(settings)
-    return build_slack_app(settings, services, engine=services.store.engine)
+    services = services or build_services(settings)
+    return build_slack_app(settings, services, engine=services.store.engine, messengers=messengers)
 
 
 def serve(settings: Settings) -> int:

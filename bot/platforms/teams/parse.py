@@ -1,0 +1,297 @@
+"""Teams adapter, inbound: pure functions from Bot Framework activities to neutral events.
+
+Nothing here does I/O. An activity is the JSON the Bot Connector posts to
+``/api/messages`` (camelCase keys); one the bot has no business with (the bot's own
+posts, a channel post that does not address the bot, an unknown type) gives no event.
+
+Where an event happened: ``workspace`` is the tenant, ``channel`` the channel's
+``19:…@thread.tacv2`` id (a 1:1 chat's ``a:…`` id), ``thread`` the root post of the
+reply chain (Teams puts it in the conversation id after ``;messageid=``). People are
+their Bot Framework ids (``29:…``): what mentions carry and what a 1:1 chat is opened
+with.
+
+Event ids are stable across the Bot Connector's retries (the activity id, with the
+edit's time for edits, since an edited message keeps its id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html import unescape
+from html.parser import HTMLParser
+from typing import Any
+
+from bot.events import (
+    ButtonPressed,
+    Command,
+    InboundEvent,
+    ReactionChanged,
+    Reply,
+    ReplyDeleted,
+    ReplyEdited,
+    Where,
+)
+from bot.i18n import LANGUAGES
+from bot.platforms.teams.ids import ACTION_KEY, CARD_ACTION_INVOKE, PLATFORM, SESSION_KEY, VERBS
+
+Activity = Mapping[str, Any]
+
+MAX_ID_LENGTH = 255  # the width of the id columns
+MAX_EMOJI_LENGTH = 100
+HANDLED_TYPES = frozenset(
+    {"message", "messageReaction", "messageUpdate", "messageDelete", "invoke"}
+)
+"""Activity types the bot reads; the endpoint answers every other type 200 at once (the
+SDK would answer a type it does not know with 500, and Teams sends new ones)."""
+
+_EPOCH = datetime.fromtimestamp(0, UTC)
+_BOT = "\x00bot\x00"
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone an activity names: their Bot Framework id, Entra object id and name."""
+
+    user: str
+    aad_object_id: str
+    name: str
+
+
+def _obj(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _id(value: Any) -> str:
+    """``value`` if it is a string the id columns can keep, else ``""``."""
+    if isinstance(value, str) and "\x00" not in value and len(value) <= MAX_ID_LENGTH:
+        return value
+    return ""
+
+
+def at(value: Any) -> datetime:
+    """An activity ``timestamp`` (ISO 8601, ``Z`` or an offset) as aware UTC; else the epoch."""
+    try:
+        moment = datetime.fromisoformat(_text(value).replace("Z", "+00:00"))
+    except ValueError:
+        return _EPOCH
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def language_of(activity: Activity) -> str | None:
+    """The language of the activity's locale (``de-CH`` -> ``de``) when we speak it."""
+    short = _text(activity.get("locale")).replace("_", "-").split("-")[0].lower()
+    return short if short in LANGUAGES else None
+
+
+def service_url_of(activity: Activity) -> str:
+    return _text(activity.get("serviceUrl"))
+
+
+def bot_id_of(activity: Activity) -> str:
+    return _id(_obj(activity.get("recipient")).get("id"))
+
+
+def where_of(activity: Activity) -> Where | None:
+    """Tenant, channel and thread root of the activity, or None without them."""
+    conversation = _obj(activity.get("conversation"))
+    data = _obj(activity.get("channelData"))
+    tenant = _id(conversation.get("tenantId")) or _id(_obj(data.get("tenant")).get("id"))
+    conversation_id, _, root = _text(conversation.get("id")).partition(";messageid=")
+    channel = _id(_obj(data.get("channel")).get("id")) or _id(conversation_id)
+    if not (tenant and channel):
+        return None
+    thread = _id(root) or None
+    if thread is not None and thread == _id(activity.get("id")):
+        thread = None  # a new post: its own root, not a reply in a thread
+    return Where(PLATFORM, tenant, channel, thread)
+
+
+def user_of(activity: Activity) -> str:
+    return _id(_obj(activity.get("from")).get("id"))
+
+
+def people_of(activity: Activity) -> list[Person]:
+    """The sender and everyone mentioned (not the bot), for the directory of names."""
+    bot = bot_id_of(activity)
+    found: list[Person] = []
+    sender = _obj(activity.get("from"))
+    candidates = [sender, *(_obj(_obj(e).get("mentioned")) for e in _mentions(activity))]
+    for account in candidates:
+        user = _id(account.get("id"))
+        if user and user != bot and all(p.user != user for p in found):
+            aad = _id(account.get("aadObjectId"))
+            found.append(Person(user, aad, _text(account.get("name"))[:200]))
+    return found
+
+
+def _mentions(activity: Activity) -> Iterator[Mapping[str, Any]]:
+    entities = activity.get("entities")
+    for entity in entities if isinstance(entities, list) else []:
+        if _obj(entity).get("type") == "mention":
+            yield _obj(entity)
+
+
+class _Plain(HTMLParser):
+    """The text of Teams' message HTML, paragraphs and line breaks as new lines."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("br", "p", "div", "li") and self.parts:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def plain_text(activity: Activity) -> tuple[str, bool]:
+    """The activity's words with mentions as people's ids and the bot's mention removed,
+    and whether the text began by addressing the bot."""
+    text = _text(activity.get("text"))
+    bot = bot_id_of(activity)
+    for entity in _mentions(activity):
+        shown = _text(entity.get("text"))
+        mentioned = _id(_obj(entity.get("mentioned")).get("id"))
+        if shown and mentioned:
+            text = text.replace(shown, _BOT if mentioned == bot else mentioned, 1)
+    if "<" in text or "&" in text:
+        parser = _Plain()
+        parser.feed(text)
+        parser.close()
+        text = unescape("".join(parser.parts))
+    addressed = text.lstrip().startswith(_BOT)
+    lines = [" ".join(line.split()) for line in text.replace(_BOT, " ").split("\n")]
+    return "\n".join(line for line in lines if line), addressed
+
+
+# --- activities --------------------------------------------------------------------------------
+
+
+def parse_activity(activity: Activity) -> list[InboundEvent]:
+    """The neutral events of one activity (usually one; a reaction activity may carry
+    several reactions; none when it is not the bot's business)."""
+    kind = activity.get("type")
+    activity_id = _id(activity.get("id"))
+    where = where_of(activity)
+    user = user_of(activity)
+    if kind not in HANDLED_TYPES or not (activity_id and where and user):
+        return []
+    if user == bot_id_of(activity) or _obj(activity.get("from")).get("role") == "bot":
+        return []
+    if kind == "message":
+        event = _message(activity, activity_id, where, user)
+        return [event] if event is not None else []
+    if kind == "invoke":
+        pressed = _invoke(activity, activity_id, where, user)
+        return [pressed] if pressed is not None else []
+    if kind == "messageUpdate":
+        edited = _edited(activity, activity_id, where, user)
+        return [edited] if edited is not None else []
+    if kind == "messageDelete":
+        return [_deleted(activity, activity_id, where, user)] if where.thread else []
+    return list(_reactions(activity, activity_id, where, user))
+
+
+def _message(activity: Activity, activity_id: str, where: Where, user: str) -> InboundEvent | None:
+    value = activity.get("value")
+    if isinstance(value, Mapping) and not _text(activity.get("text")):
+        return _button(value, f"submit:{activity_id}", where, user, at(activity.get("timestamp")))
+    text, addressed = plain_text(activity)
+    moment = at(activity.get("timestamp"))
+    personal = _obj(activity.get("conversation")).get("conversationType") == "personal"
+    if addressed or personal:  # in a 1:1 chat everything is said to the bot
+        return Command(
+            event_id=f"message:{activity_id}",
+            where=where,
+            user=user,
+            text=text,
+            at=moment,
+            language=language_of(activity),
+        )
+    if where.thread is None:
+        return None  # a channel post that does not address the bot
+    return Reply(
+        event_id=f"message:{activity_id}",
+        where=where,
+        user=user,
+        ref=activity_id,
+        text=text,
+        at=moment,
+    )
+
+
+def _edited(activity: Activity, activity_id: str, where: Where, user: str) -> ReplyEdited | None:
+    if where.thread is None or _obj(activity.get("channelData")).get("eventType") not in (
+        None,
+        "editMessage",
+    ):
+        return None
+    text, _ = plain_text(activity)
+    stamp = _text(activity.get("timestamp"))[:40]
+    return ReplyEdited(
+        event_id=f"update:{activity_id}:{stamp}",
+        where=where,
+        user=user,
+        ref=activity_id,
+        text=text,
+        at=at(activity.get("timestamp")),
+    )
+
+
+def _deleted(activity: Activity, activity_id: str, where: Where, user: str) -> ReplyDeleted:
+    return ReplyDeleted(
+        event_id=f"delete:{activity_id}",
+        where=where,
+        user=user,
+        ref=activity_id,
+        at=at(activity.get("timestamp")),
+    )
+
+
+def _reactions(
+    activity: Activity, activity_id: str, where: Where, user: str
+) -> Iterator[ReactionChanged]:
+    target = _id(activity.get("replyToId"))
+    if not target:
+        return
+    for added, key in ((True, "reactionsAdded"), (False, "reactionsRemoved")):
+        reactions = activity.get(key)
+        for index, reaction in enumerate(reactions if isinstance(reactions, list) else []):
+            emoji = _text(_obj(reaction).get("type"))
+            if not emoji or len(emoji) > MAX_EMOJI_LENGTH or "\x00" in emoji:
+                continue
+            yield ReactionChanged(
+                event_id=f"reaction:{activity_id}:{key}:{index}",
+                where=where,
+                user=user,
+                target=target,
+                emoji=emoji,
+                added=added,
+                at=at(activity.get("timestamp")),
+            )
+
+
+def _invoke(activity: Activity, activity_id: str, where: Where, user: str) -> ButtonPressed | None:
+    if activity.get("name") != CARD_ACTION_INVOKE:
+        return None
+    data = _obj(_obj(_obj(activity.get("value")).get("action")).get("data"))
+    return _button(data, f"invoke:{activity_id}", where, user, at(activity.get("timestamp")))
+
+
+def _button(
+    data: Mapping[str, Any], event_id: str, where: Where, user: str, moment: datetime
+) -> ButtonPressed | None:
+    verb, session_id = _text(data.get(ACTION_KEY)), _id(data.get(SESSION_KEY))
+    if verb not in VERBS or not session_id:
+        return None
+    return ButtonPressed(
+        event_id=event_id, where=where, user=user, session_id=session_id, action=verb, at=moment
+    )
