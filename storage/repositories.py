@@ -447,6 +447,26 @@ class Tx:
             conflict=("session_id", "ref"),
         )
 
+    def posts_of(self, session_id: str) -> list[tuple[str, str, str | None]]:
+        """The bot's posts of a session as ``(ref, kind, step_id)``, oldest first."""
+        rows = self._db.execute(
+            select(SessionPostRow.ref, SessionPostRow.kind, SessionPostRow.step_id)
+            .where(SessionPostRow.session_id == session_id)
+            .order_by(SessionPostRow.id)
+        )
+        return [(row.ref, row.kind, row.step_id) for row in rows]
+
+    def refs_in_channel(self, platform: str, workspace: str, channel: str) -> set[str]:
+        """Every message ref a session of the channel holds: anchors, the bot's posts and
+        contributions (withdrawn ones too). A platform that numbers its own messages (the
+        console) continues after them."""
+        sessions = select(SessionRow.id).where(_channel_filter(platform, workspace, channel))
+        anchors = select(SessionRow.anchor_ref).where(SessionRow.id.in_(sessions))
+        posts = select(SessionPostRow.ref).where(SessionPostRow.session_id.in_(sessions))
+        replies = select(ContributionRow.ref).where(ContributionRow.session_id.in_(sessions))
+        found = self._db.scalars(anchors.union(posts, replies))
+        return {ref for ref in found if ref is not None}
+
     def step_of_post(self, session_id: str, ref: str) -> str | None:
         return self._db.scalar(
             select(SessionPostRow.step_id).where(

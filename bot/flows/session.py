@@ -8,6 +8,7 @@ its ``key`` names the catalogue message that tells the person why.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -310,8 +311,10 @@ def contribute(
     identifiers). ``private``: it came privately (a direct message), which a step that
     collects privately requires and every other step refuses.
 
-    Rules: a reply to a closed session is refused; a case owner in a step that keeps
-    them silent is kept but not counted, and told; a second reply in a
+    Rules: a reply to a closed session is refused, and so is one that shows nothing
+    (``is_blank``); a case owner in a step that keeps them silent is kept but not counted,
+    and told (in a step that collects privately, where such a reply would never be seen, it
+    is filed under their next step with the floor instead); a second reply in a
     one-per-person step is refused; in a vote step the reply must name an option;
     someone outside a closed group is kept but not counted, and told (in a vote step
     too: such a reply is not a vote). A ``ref`` seen before changes nothing (the
@@ -320,6 +323,8 @@ def contribute(
     _require_open(session)
     if session.contribution(ref) is not None:
         return Outcome(session)
+    if is_blank(text):
+        raise RuleViolation("rule.blank")
     step = session.current_step
     if step.private and not private:
         raise RuleViolation("rule.private_step")
@@ -327,6 +332,10 @@ def contribute(
         raise RuleViolation("rule.not_private_step")
     session, joined = _join_if_open(session, author)
     welcome: tuple[Effect, ...] = (Notice(author, "session.joined"),) if joined else ()
+    role = session.role_of(author)
+    if step.private and role is not None and step.is_silent(role):
+        reply = Contribution(ref, step.id, author, text, now, held=held)
+        return _keep_for_next_turn(session, reply, welcome)
     notice = _out_of_turn(session, step, author)
     if notice is None and step.input is InputKind.VOTE:
         option = step.option_for(text)
@@ -360,6 +369,8 @@ def edit(
         return Outcome(session)
     if found.author != editor:
         raise RuleViolation("rule.not_your_contribution")
+    if is_blank(text):
+        raise RuleViolation("rule.blank")
     if found.text == text and found.held == held:
         return Outcome(session)
     changed = replace(found, body=text, edited_at=now, held=held)
@@ -543,6 +554,54 @@ def _out_of_turn(session: Session, step: Step, user: str) -> Notice | None:
     if step.input is InputKind.NONE:
         return Notice(user, "rule.no_input")
     return None
+
+
+# Characters that show nothing: Unicode letters of a blank look (Hangul fillers, the blank
+# braille pattern). Format characters (zero-width spaces and joiners, the byte-order mark)
+# and white space are found by category.
+_BLANK_LOOKING = frozenset("\u115f\u1160\u2800\u3164\uffa0")
+
+
+def is_blank(text: str) -> bool:
+    """True when ``text`` shows nothing: only white space, zero-width and other invisible
+    characters. Such a reply is no contribution."""
+    return all(
+        ch.isspace() or ch in _BLANK_LOOKING or unicodedata.category(ch) in ("Cf", "Cc", "Zs")
+        for ch in text
+    )
+
+
+def _keep_for_next_turn(
+    session: Session, reply: Contribution, welcome: tuple[Effect, ...]
+) -> Outcome:
+    """A private reply from someone the step keeps listening would never be revealed (the
+    step reveals only what counts): it is filed under their next step with the floor, where
+    the method says their words belong, and counts there."""
+    later = _next_turn(session, reply.author)
+    if later is None:
+        raise RuleViolation("rule.silent_no_turn")
+    kept = replace(reply, step_id=later.id)
+    notice = Notice(
+        reply.author,
+        "private.kept_for_turn",
+        {
+            "number": session.method.index_of(later.id) + 1,
+            "title": later.title[session.language],
+            "ref": reply.ref,
+        },
+    )
+    session = replace(session, contributions=(*session.contributions, kept))
+    return Outcome(session, (notice, *welcome))
+
+
+def _next_turn(session: Session, user: str) -> Step | None:
+    """The first step after the current one where ``user`` is asked to write."""
+    steps = session.method.steps
+    after = steps[session.method.index_of(session.current_step.id) + 1 :]
+    writes = (InputKind.FREE, InputKind.ONE_PER_PERSON)
+    return next(
+        (s for s in after if s.input in writes and user in session.expected_speakers(s)), None
+    )
 
 
 def _join_if_open(session: Session, user: str) -> tuple[Session, bool]:

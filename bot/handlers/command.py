@@ -14,7 +14,7 @@ from bot.flows import limits
 from bot.flows import session as flow
 from bot.flows.session import Mode, RuleViolation, Session
 from bot.handlers.context import Context, Handler
-from bot.handlers.present import opening, present
+from bot.handlers.present import opening, present, start_form
 from bot.handlers.privacy import audit_session, protocol_reminder
 from bot.i18n import LANGUAGES, t
 from bot.messages import Outbound, PrivateNotice
@@ -48,7 +48,16 @@ def command_handler(subcommands: Mapping[str, SubCommand]) -> Handler:
 
 
 def _start_command(ctx: Context, event: Command, words: list[str]) -> list[Outbound]:
-    return start(ctx, event, parse_start(words, event.user))
+    try:
+        request = parse_start(words, event.user)
+    except RuleViolation as refusal:
+        if refusal.key != "start.usage":
+            raise
+        # Not said for whom: the start form (where forms are messages), else how to start.
+        method = words[0].lower() if words and "=" not in words[0] else None
+        catalogue = ctx.services.catalogue
+        return [start_form(event.user, ctx.language, ctx.thread, catalogue, method)]
+    return start(ctx, event, request)
 
 
 def _session_action(action: str) -> SubCommand:
@@ -119,6 +128,12 @@ def on_start_submitted(ctx: Context, event: InboundEvent) -> list[Outbound]:
 
 def start(ctx: Context, event: Command | StartSubmitted, request: StartRequest) -> list[Outbound]:
     """Open a session in the channel where the command was typed."""
+    # ``owner=`` or ``facilitator=`` left empty would start a session nobody can lead or
+    # whose record nobody can approve
+    if not request.case_owner:
+        raise RuleViolation("start.no_owner")
+    if not request.facilitator:
+        raise RuleViolation("start.no_facilitator")
     for person in (request.case_owner, request.facilitator, *request.participants):
         limits.within(person, limits.PERSON, "person")
     if request.language is not None:

@@ -122,7 +122,9 @@ def private_command(ctx: Context, event: Command, words: list[str]) -> list[Outb
     outcome = guarded_contribute(ctx, session, author=user, ref=ref, text=text, private=True)
     ctx.tx.save_session(outcome.session)
     messages = present(outcome.session, outcome.effects, reply_thread)
-    if outcome.session.contribution(ref) is not None:
+    kept = outcome.session.contribution(ref)
+    # one kept for a later step (its author only listens in this one) was told so already
+    if kept is not None and kept.step_id == session.current_step.id:
         received = t("private.received", ctx.language, ref=ref)
         messages.append(PrivateNotice(user, received, reply_thread))
     return messages

@@ -38,7 +38,7 @@ from bot.events import (
 )
 from bot.handlers.context import Services
 from bot.i18n import t
-from bot.platforms.console.board import Board, clean
+from bot.platforms.console.board import BOT_NAME, Board, clean
 from bot.platforms.console.messenger import ConsoleMessenger
 from bot.runtime.process import Runtime
 
@@ -69,6 +69,31 @@ class ConsoleApp:
         # Set by the composition for ``/later``: moves the clock on; runs what fell due.
         self.travel: Callable[[timedelta], None] | None = None
         self.run_due: Callable[[], object] | None = None
+        self._restore()
+
+    def _restore(self) -> None:
+        """Pick up where an earlier run on the same database stopped: number after every
+        stored message, and know the open session's thread, its posts and its replies."""
+        with self.services.store.transaction() as tx:
+            self.board.continue_after(tx.refs_in_channel("console", WORKSPACE, CHANNEL))
+            sessions = tx.open_sessions_in("console", WORKSPACE, CHANNEL, lock=False)
+            if not sessions:
+                return
+            session = sessions[0]  # the most recently started: the one the console shows
+            anchor = tx.anchor_of(session.id)
+            if anchor is None:
+                return
+            posts = tx.posts_of(session.id)
+        self.board.remember(anchor, BOT_NAME, "", None)
+        self.board.current_thread = anchor
+        self.messenger.last_session_id = session.id
+        for ref, kind, step_id in posts:
+            self.board.remember(ref, BOT_NAME, "", anchor)
+            if kind == "step" and step_id == session.current_step.id:
+                self.board.last_step_post[anchor] = ref
+        for reply in session.contributions:
+            if reply.ref.isdecimal() and not reply.withdrawn:
+                self.board.remember(reply.ref, reply.author, reply.text, anchor)
 
     def run(self, lines: Iterable[str], *, echo_commands: bool = True) -> None:
         """Feed every line until the end of input or ``/quit``."""

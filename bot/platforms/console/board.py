@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -35,21 +36,37 @@ class Line:
 
 @dataclass
 class Board:
-    """Every message in the one console channel, numbered from 1 like Slack's ``ts``."""
+    """Every message in the one console channel, numbered from 1 like Slack's ``ts``.
+
+    A number is never given twice, not after a deletion and not after a restart
+    (``continue_after``): stored contributions and the bot's posts are keyed by it.
+    """
 
     out: TextIO
     lines: dict[str, Line] = field(default_factory=dict)
     current_thread: str | None = None
     last_step_post: dict[str, str] = field(default_factory=dict)
+    last_number: int = 0
 
     def add(self, author: str, text: str, thread: str | None) -> Line:
-        line = Line(str(len(self.lines) + 1), author, text, thread)
-        self.lines[line.ref] = line
+        self.last_number += 1
+        line = self.remember(str(self.last_number), author, text, thread)
         self.print(line)
         return line
 
+    def remember(self, ref: str, author: str, text: str, thread: str | None) -> Line:
+        """Know a message without printing it (one posted before a restart)."""
+        line = Line(ref, author, text, thread)
+        self.lines[ref] = line
+        return line
+
+    def continue_after(self, refs: Iterable[str]) -> None:
+        """Number new messages after every number in ``refs`` (those already stored)."""
+        numbers = [int(ref) for ref in refs if ref.isdecimal()]
+        self.last_number = max([self.last_number, *numbers])
+
     def replace(self, ref: str, text: str) -> None:
-        line = self.lines[ref]
+        line = self.lines.get(ref) or self.remember(ref, BOT_NAME, text, None)
         line.text = text
         self.out.write(
             f"{self._indent(line)}[{ref}] (edited) {clean(line.author)}: {_shown(text)}\n"
