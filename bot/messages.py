@@ -22,6 +22,15 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Choice:
+    """One choice a message offers: the key the bot reads back and its label in the reader's
+    language (a reaction's meaning, a method's name)."""
+
+    key: str
+    label: str
+
+
+@dataclass(frozen=True)
 class AnchorView:
     """The one message per session, posted in the channel and updated in place."""
 
@@ -55,6 +64,9 @@ class StepPost:
     input_hint: str
     media: tuple[Link, ...] = ()
     deadline: datetime | None = None
+    # The meanings a reactions step asks for; the key is the method's reaction (what the
+    # flow counts). Platforms without free emoji offer them as a choice.
+    reactions: tuple[Choice, ...] = ()
     kind: ClassVar[str] = "step"
 
 
@@ -78,6 +90,21 @@ class PrivateNotice:
 
 
 @dataclass(frozen=True)
+class StartForm(PrivateNotice):
+    """The start form for ``user``, who asked to start a session without saying for whom.
+
+    A platform that shows forms in messages (Teams: a card in the channel) shows the form,
+    with ``methods`` to choose from; every other platform shows ``text`` (how to start)
+    like any private notice.
+    """
+
+    language: str = "en"
+    methods: tuple[Choice, ...] = ()
+    method_id: str | None = None  # chosen already (``start ims``)
+    kind: ClassVar[str] = "start_form"
+
+
+@dataclass(frozen=True)
 class DirectMessage:
     """A direct message to ``user`` (reminders; never a public mention)."""
 
@@ -87,11 +114,20 @@ class DirectMessage:
 
 
 # A change to a CoP's calendar event (the ``graph`` platform): queued and retried like a post.
+# (A ``StartForm`` is a ``PrivateNotice``.)
 Outbound = AnchorView | StepPost | ThreadNote | PrivateNotice | DirectMessage | CalendarChange
 
 _KINDS: dict[str, type[Any]] = {
     cls.kind: cls
-    for cls in (AnchorView, StepPost, ThreadNote, PrivateNotice, DirectMessage, CalendarChange)
+    for cls in (
+        AnchorView,
+        StepPost,
+        ThreadNote,
+        PrivateNotice,
+        StartForm,
+        DirectMessage,
+        CalendarChange,
+    )
 }
 
 
@@ -115,6 +151,9 @@ def from_payload(payload: dict[str, Any]) -> Outbound:
     fields = {f.name: f.type for f in dataclasses.fields(cls)}
     if "media" in data:
         data["media"] = tuple(Link(**link) for link in data["media"])
+    for name in ("reactions", "methods"):
+        if name in data:
+            data[name] = tuple(Choice(**choice) for choice in data[name])
     if data.get("deadline") and "deadline" in fields:
         data["deadline"] = datetime.fromisoformat(data["deadline"])
     message: Outbound = cls(**data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bot.flows.method import InputKind, Role, Speakers, Step
+from bot.flows.method import Catalogue, InputKind, Role, Speakers, Step
 from bot.flows.session import (
     Effect,
     Notice,
@@ -18,7 +18,16 @@ from bot.flows.session import (
 )
 from bot.handlers.present_privacy import approved, closing, reveal_note
 from bot.i18n import t
-from bot.messages import AnchorView, Link, Outbound, PrivateNotice, StepPost, ThreadNote
+from bot.messages import (
+    AnchorView,
+    Choice,
+    Link,
+    Outbound,
+    PrivateNotice,
+    StartForm,
+    StepPost,
+    ThreadNote,
+)
 
 
 def anchor(session: Session, *, update: bool = True) -> AnchorView:
@@ -56,6 +65,7 @@ def step_post(session: Session, step: Step) -> StepPost:
         input_hint=input_hint(session, step),
         media=tuple(Link(m.title[lang], m.url) for m in step.media),
         deadline=run.deadline if run.step_id == step.id else None,
+        reactions=_reaction_choices(session, step),
     )
 
 
@@ -80,11 +90,31 @@ def _input_hint(session: Session, step: Step) -> str:
     return t(f"step.input.{step.input.value}", lang)
 
 
+def _reaction_choices(session: Session, step: Step) -> tuple[Choice, ...]:
+    """The meanings a reactions step asks for (the step's own first, then the method's)."""
+    if step.input is not InputKind.REACTIONS:
+        return ()
+    lang = session.language
+    meanings = [*step.reactions, *session.method.reactions]
+    return tuple(Choice(r.emoji, r.meaning[lang]) for r in meanings)
+
+
 def _listeners(step: Step, lang: str) -> str:
     if not step.silent:
         return ""
     roles = ", ".join(t(f"role.{role.value}", lang) for role in sorted(step.silent))
     return t("step.silent", lang, roles=roles)
+
+
+def start_form(
+    user: str, language: str, thread: str | None, catalogue: Catalogue, method_id: str | None
+) -> StartForm:
+    """The start form for ``user`` (shown as how to start where forms are not messages)."""
+    methods = tuple(Choice(m.id, m.names.get(language) or m.id) for m in catalogue.all())
+    known = method_id if any(m.key == method_id for m in methods) else None
+    return StartForm(
+        user, t("start.usage", language), thread, language, methods=methods, method_id=known
+    )
 
 
 def opening(session: Session, protocol_reminder: str | None = None) -> list[Outbound]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from bot.start_form import FormField
+
 COMMAND = "/intervision"
 
 
@@ -33,19 +35,8 @@ class Callback(StrEnum):
     ADOPT_SHORTCUT = "intervision_adopt"
 
 
-class Field(StrEnum):
-    """``block_id`` (and ``action_id``) of the inputs in the start modal."""
+Field = FormField
+"""``block_id`` (and ``action_id``) of the inputs in the start modal: the neutral form's fields."""
 
-    METHOD = "method"
-    CASE_OWNER = "case_owner"
-    FACILITATOR = "facilitator"
-    PARTICIPANTS = "participants"
-    MODE = "mode"
-    DEADLINE_HOURS = "deadline_hours"
-    LANGUAGE = "language"
-    NAMED_RECORD = "named_record"
-
-
-NAMED_RECORD_OPTION = "named"
 SCHEDULE_FIELD = "schedule"
 """``block_id`` and ``action_id`` of the one input of the CoP schedule modal."""

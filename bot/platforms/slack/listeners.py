@@ -45,7 +45,6 @@ from bot.i18n import LANGUAGES, t
 from bot.platforms.slack import parse
 from bot.platforms.slack.ids import (
     COMMAND,
-    NAMED_RECORD_OPTION,
     SCHEDULE_FIELD,
     Action,
     Callback,
@@ -54,6 +53,7 @@ from bot.platforms.slack.ids import (
 from bot.platforms.slack.render import escape, fill, sections, text
 from bot.runtime.ingress import Ingress
 from bot.runtime.worker import Locales
+from bot.start_form import NAMED_RECORD_OPTION, start_form_errors
 from storage.repositories import Group
 
 logger = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ class Listeners:
     def on_start_submitted(self, ack: Ack, body: Payload) -> None:
         """The start modal: errors are shown next to the field; a valid form goes to the inbox."""
         values = parse.start_form_values(body.get("view") or {})
-        errors = parse.start_form_errors(values)
+        errors = start_form_errors(values)
         if errors:
             user = str((body.get("user") or {}).get("id", ""))
             lang = self.language_of(parse.workspace_of(body), user) or self.services.language

@@ -33,12 +33,11 @@ from bot.events import (
     Reply,
     ReplyDeleted,
     ReplyEdited,
-    StartRequest,
     StartSubmitted,
     Where,
 )
-from bot.flows.session import Mode
-from bot.platforms.slack.ids import NAMED_RECORD_OPTION, SCHEDULE_FIELD, Action, Field
+from bot.platforms.slack.ids import SCHEDULE_FIELD, Action, Field
+from bot.start_form import start_request
 
 PLATFORM = "slack"
 
@@ -455,48 +454,4 @@ def _strings(values: Any, read: Callable[[Any], str]) -> list[str]:
     return [text for text in (read(v) for v in values) if text]
 
 
-def start_request(values: Mapping[str, Any], *, invoker: str) -> StartRequest:
-    """The ``StartRequest`` a filled-in modal describes (an unknown mode reads as sync)."""
-    hours = _hours(values.get(Field.DEADLINE_HOURS))
-    typed_mode = _text(values.get(Field.MODE))
-    mode = Mode(typed_mode) if typed_mode in _MODES else Mode.SYNC
-    return StartRequest(
-        method_id=_text(values.get(Field.METHOD)),
-        case_owner=_text(values.get(Field.CASE_OWNER)),
-        facilitator=_text(values.get(Field.FACILITATOR)) or invoker,
-        participants=tuple(_strings(values.get(Field.PARTICIPANTS), _id)),
-        mode=mode,
-        language=_text(values.get(Field.LANGUAGE)) or None,
-        named_record=NAMED_RECORD_OPTION in (values.get(Field.NAMED_RECORD) or []),
-        deadline_hours=hours if mode is Mode.ASYNC else None,
-    )
-
-
-_MODES = frozenset(mode.value for mode in Mode)
 _VERBS = {action.value: action.verb for action in Action}
-
-
-def _hours(value: Any) -> int | None:
-    """A whole number of hours typed in the modal (ASCII digits only), else ``None``."""
-    text = _text(value).strip()
-    return int(text) if text.isascii() and text.isdecimal() and len(text) <= 6 else None
-
-
-FormError = tuple[str, dict[str, Any]]
-
-
-def start_form_errors(values: Mapping[str, Any]) -> dict[str, FormError]:
-    """Inline errors for the modal: ``block_id`` -> (catalogue key, its parameters)."""
-    errors: dict[str, FormError] = {}
-    owner = values.get(Field.CASE_OWNER)
-    facilitator = values.get(Field.FACILITATOR)
-    if not owner:
-        errors[Field.CASE_OWNER.value] = ("start.usage", {})
-    elif facilitator and owner == facilitator:
-        errors[Field.FACILITATOR.value] = ("rule.owner_is_facilitator", {})
-    hours = values.get(Field.DEADLINE_HOURS)
-    number = _hours(hours)
-    if hours and (number is None or not 1 <= number <= 336):
-        params = {"option": "hours", "value": _text(hours)[:20], "allowed": "1-336"}
-        errors[Field.DEADLINE_HOURS.value] = ("start.bad_value", params)
-    return errors

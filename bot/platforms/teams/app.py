@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from bot.handlers.context import Services
+from bot.i18n import t
 from bot.platforms.teams import parse
 from bot.platforms.teams.bridge import AsyncBridge
 from bot.platforms.teams.ids import CARD_ACTION_INVOKE, ENDPOINT
@@ -79,6 +80,7 @@ class TeamsApp:
     routes: Routes
     allowed_service_url: Callable[[str], bool]
     clock: Callable[[], Any]
+    language: str = "en"  # for a refusal when the activity has no locale we speak
     ingress: Ingress | None = field(default=None)
 
     def connect(self, ingress: Ingress) -> None:
@@ -87,26 +89,51 @@ class TeamsApp:
 
         async def on_activity(ctx: Any) -> Any:
             activity = _raw_activity.get({})
-            await asyncio.to_thread(self.receive, activity)
+            answer = await asyncio.to_thread(self.receive, activity)
             if activity.get("type") == "invoke":
-                return {"status": 200, "body": CARD_ACTION_DONE}
+                return {"status": 200, "body": answer or CARD_ACTION_DONE}
             return None
 
         self.app.on_activity(on_activity)
         self.bridge.run(self.app.initialize())
 
-    def receive(self, activity: dict[str, Any]) -> None:
-        """Remember where the activity came from and store its events (a request thread)."""
+    def receive(self, activity: dict[str, Any]) -> dict[str, Any] | None:
+        """Remember where the activity came from and store its events (a request thread).
+
+        Returns:
+            The answer to a card button's invoke when it is not the usual one: the start
+            form's refusal, for the presser alone.
+        """
         assert self.ingress is not None, "connect() first"
         service_url = parse.service_url_of(activity)
         where = parse.where_of(activity)
         if not self.allowed_service_url(service_url):
             logger.warning("Teams activity with a service URL not allowed: ignored")
-            return
+            return None
         if where is not None:
             self._remember(activity, where.workspace, where.channel, service_url)
+        if parse.is_start_form(activity):
+            return self._start_form(activity)
         for event in parse.parse_activity(activity):
             self.ingress.accept(event)
+        return None
+
+    def _start_form(self, activity: dict[str, Any]) -> dict[str, Any] | None:
+        """A filled-in start form goes to the inbox; one with errors is answered with them
+        (the same rules as Slack's modal), in the person's language."""
+        assert self.ingress is not None
+        event, errors = parse.parse_start_form(activity)
+        if event is not None:
+            self.ingress.accept(event)
+            return None
+        if not errors:
+            return None
+        lang = parse.language_of(activity) or self.language
+        lines = [
+            f"{t(f'slack.modal.{field}', lang)}: {t(key, lang, **params)}"
+            for field, (key, params) in errors.items()
+        ]
+        return {**CARD_ACTION_DONE, "value": "\n".join(lines)}
 
     def _remember(self, activity: dict[str, Any], tenant: str, channel: str, url: str) -> None:
         now = self.clock()
@@ -240,4 +267,5 @@ def build_teams(
         routes=routes,
         allowed_service_url=service_url_check(settings.teams_service_url_prefixes),
         clock=services.clock,
+        language=services.language,
     )

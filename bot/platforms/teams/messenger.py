@@ -33,7 +33,14 @@ from microsoft_teams.api.models.conversation.conversation_reference import (
 from microsoft_teams.apps import App
 from microsoft_teams.apps.activity_send import send_or_update_activity
 
-from bot.messages import AnchorView, DirectMessage, PrivateNotice, StepPost, ThreadNote
+from bot.messages import (
+    AnchorView,
+    DirectMessage,
+    PrivateNotice,
+    StartForm,
+    StepPost,
+    ThreadNote,
+)
 from bot.platforms.teams import render
 from bot.platforms.teams.bridge import AsyncBridge
 from bot.ports import Delivery, PermanentFailure, Posted, TemporaryFailure
@@ -79,6 +86,8 @@ class TeamsMessenger:
             if isinstance(message, ThreadNote):
                 names = self._names(delivery.workspace)
                 return self._in_thread(delivery, render.render_text(message.text, names))
+            if isinstance(message, StartForm):
+                return Posted(self._start_form(delivery, message))
             assert isinstance(message, PrivateNotice | DirectMessage)
             return self._personal(delivery, message.user, message.text)
         except httpx.HTTPStatusError as error:
@@ -96,6 +105,31 @@ class TeamsMessenger:
             raise PermanentFailure("anchor_not_posted")
         self._send(delivery.workspace, delivery.channel, rendered, replace=delivery.thread)
         return delivery.thread
+
+    def _start_form(self, delivery: Delivery, form: StartForm) -> str | None:
+        """The start form, in the conversation where it was asked for (its submission comes
+        from there, so the session starts there), with the members to choose from."""
+        tenant, channel = delivery.workspace, delivery.channel
+        service_url = self._service_url(tenant, channel)
+        api = self.app.api.clone(service_url=service_url)
+        members = self.bridge.run(api.conversations.get_members(channel), SEND_TIMEOUT_SECONDS)
+        people: list[tuple[str, str]] = []
+        for member in members:
+            if not member.id or member.id == self.bot_id:
+                continue
+            name = member.name or ""
+            people.append((member.id, name))
+            self.directory.remember_person(
+                tenant,
+                member.id,
+                service_url,
+                self._now(),
+                aad_object_id=member.aad_object_id or None,
+                name=name or None,
+            )
+        people.sort(key=lambda person: person[1].casefold())
+        conversation = channel if not form.thread else f"{channel};messageid={form.thread}"
+        return self._post(conversation, render.render_start_form(form, people), service_url)
 
     def _in_thread(self, delivery: Delivery, parts: list[render.TeamsMessage]) -> Posted:
         """Post ``delivery.part`` of ``parts`` in the anchor's thread; the caller stores the

@@ -1,9 +1,10 @@
 """Teams adapter: the app package an admin uploads in Teams admin centre (a zip).
 
 ``manifest.json`` (schema 1.16) declares the bot in teams and personal scope, its command
-menu, the resource-specific permissions it needs and ``webApplicationInfo`` (required
-for RSC), plus two icons: a 192×192 colour icon and a 32×32 white-on-transparent outline.
-Pure standard library; the icons are drawn here so the package needs no image files.
+menus (``start`` among them: without options it answers with the start form), the
+resource-specific permissions it needs and ``webApplicationInfo`` (required for RSC), plus
+two icons: a 192×192 colour icon and a 32×32 white-on-transparent outline. Pure standard
+library; the icons are drawn here so the package needs no image files.
 """
 
 from __future__ import annotations
@@ -21,6 +22,27 @@ SCHEMA = "https://developer.microsoft.com/en-us/json-schemas/teams/v1.16/Microso
 RSC_PERMISSIONS = ("ChannelMessage.Read.Group", "TeamMember.Read.Group")
 """Read every message in the channels of a team the bot is in (thread replies without an
 @mention), and the team's members (to open 1:1 chats with them)."""
+TEAM_COMMANDS = (
+    ("start", "Start a session: a form, or start ims owner=@name"),
+    ("next", "The facilitator moves the session on to the next step"),
+    ("ready", "Say you are done with the current step"),
+    ("pause", "The facilitator pauses the session"),
+    ("resume", "The facilitator resumes the paused session"),
+    ("close", "The facilitator closes the session"),
+    ("status", "Where the session in this thread is"),
+    ("methods", "The methods the bot knows"),
+    ("help", "What the bot can do"),
+)
+"""The command menu in a channel (what Teams types after @intervision; at most ten)."""
+PERSONAL_COMMANDS = (
+    ("approve", "Approve the record of your case"),
+    ("private", "Write your answer to a private step"),
+    ("withdraw", "Take back one of your contributions"),
+    ("my-data", "Everything you wrote, sent to you"),
+    ("privacy", "How the bot handles what you write"),
+    ("help", "What the bot can do"),
+)
+"""The command menu in the 1:1 chat with the bot."""
 ACCENT = (0x3F, 0x48, 0x7F)
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
@@ -70,24 +92,8 @@ def manifest(app_id: str, domain: str, version: str = "0.1.0") -> dict[str, Any]
                 "isNotificationOnly": False,
                 "supportsFiles": False,
                 "commandLists": [
-                    {
-                        "scopes": ["team"],
-                        "commands": [
-                            {
-                                "title": "start",
-                                "description": "Start a session: start ims owner=@name",
-                            },
-                            {
-                                "title": "next",
-                                "description": "Move the session on to the next step",
-                            },
-                            {
-                                "title": "status",
-                                "description": "Where the session in this thread is",
-                            },
-                            {"title": "help", "description": "What the bot can do"},
-                        ],
-                    }
+                    {"scopes": ["team"], "commands": _commands(TEAM_COMMANDS)},
+                    {"scopes": ["personal"], "commands": _commands(PERSONAL_COMMANDS)},
                 ],
             }
         ],
@@ -102,6 +108,10 @@ def manifest(app_id: str, domain: str, version: str = "0.1.0") -> dict[str, Any]
             }
         },
     }
+
+
+def _commands(commands: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
+    return [{"title": title, "description": description} for title, description in commands]
 
 
 def write_package(target: Path, app_id: str, domain: str, version: str = "0.1.0") -> Path:

@@ -31,20 +31,39 @@ from bot.events import (
     Reply,
     ReplyDeleted,
     ReplyEdited,
+    StartSubmitted,
     Where,
 )
 from bot.i18n import LANGUAGES
-from bot.platforms.teams.ids import ACTION_KEY, CARD_ACTION_INVOKE, PLATFORM, SESSION_KEY, VERBS
+from bot.platforms.teams.ids import (
+    ACTION_KEY,
+    CARD_ACTION_INVOKE,
+    CHOICE_KEY,
+    MAX_CHOICES,
+    OFFERED_KEY,
+    PLATFORM,
+    REACT_VERB,
+    SESSION_KEY,
+    START_VERB,
+    VERBS,
+)
+from bot.start_form import FormError, FormField, start_form_errors, start_request
 
 Activity = Mapping[str, Any]
 
 MAX_ID_LENGTH = 255  # the width of the id columns
 MAX_EMOJI_LENGTH = 100
+MAX_FORM_TEXT = 20_000  # an input of the start form (the participants: many ids)
 HANDLED_TYPES = frozenset(
     {"message", "messageReaction", "messageUpdate", "messageDelete", "invoke"}
 )
 """Activity types the bot reads; the endpoint answers every other type 200 at once (the
 SDK would answer a type it does not know with 500, and Teams sends new ones)."""
+
+COMMAND_WORDS = frozenset({"/intervision", "@intervision"})
+"""A message that begins with one of these is a command: the bot's texts write commands as
+``/intervision approve …`` (Slack's slash command), and the name may be typed without
+picking the mention."""
 
 _EPOCH = datetime.fromtimestamp(0, UTC)
 _BOT = "\x00bot\x00"
@@ -169,7 +188,11 @@ def plain_text(activity: Activity) -> tuple[str, bool]:
         text = unescape("".join(parser.parts))
     addressed = text.lstrip().startswith(_BOT)
     lines = [" ".join(line.split()) for line in text.replace(_BOT, " ").split("\n")]
-    return "\n".join(line for line in lines if line), addressed
+    text = "\n".join(line for line in lines if line)
+    first, _, rest = text.partition(" ")
+    if first.lower() in COMMAND_WORDS:  # typed as the bot's texts show commands
+        return rest, True
+    return text, addressed
 
 
 # --- activities --------------------------------------------------------------------------------
@@ -187,11 +210,16 @@ def parse_activity(activity: Activity) -> list[InboundEvent]:
     if user == bot_id_of(activity) or _obj(activity.get("from")).get("role") == "bot":
         return []
     if kind == "message":
+        value = activity.get("value")
+        if isinstance(value, Mapping) and not _text(activity.get("text")):
+            return _card_action(activity, value, f"submit:{activity_id}", where, user)
         event = _message(activity, activity_id, where, user)
         return [event] if event is not None else []
     if kind == "invoke":
-        pressed = _invoke(activity, activity_id, where, user)
-        return [pressed] if pressed is not None else []
+        if activity.get("name") != CARD_ACTION_INVOKE:
+            return []
+        data = _obj(_obj(_obj(activity.get("value")).get("action")).get("data"))
+        return _card_action(activity, data, f"invoke:{activity_id}", where, user)
     if kind == "messageUpdate":
         edited = _edited(activity, activity_id, where, user)
         return [edited] if edited is not None else []
@@ -201,9 +229,6 @@ def parse_activity(activity: Activity) -> list[InboundEvent]:
 
 
 def _message(activity: Activity, activity_id: str, where: Where, user: str) -> InboundEvent | None:
-    value = activity.get("value")
-    if isinstance(value, Mapping) and not _text(activity.get("text")):
-        return _button(value, f"submit:{activity_id}", where, user, at(activity.get("timestamp")))
     text, addressed = plain_text(activity)
     moment = at(activity.get("timestamp"))
     personal = _obj(activity.get("conversation")).get("conversationType") == "personal"
@@ -279,11 +304,54 @@ def _reactions(
             )
 
 
-def _invoke(activity: Activity, activity_id: str, where: Where, user: str) -> ButtonPressed | None:
-    if activity.get("name") != CARD_ACTION_INVOKE:
-        return None
-    data = _obj(_obj(_obj(activity.get("value")).get("action")).get("data"))
-    return _button(data, f"invoke:{activity_id}", where, user, at(activity.get("timestamp")))
+def _card_action(
+    activity: Activity, data: Mapping[str, Any], event_id: str, where: Where, user: str
+) -> list[InboundEvent]:
+    """A card's button (Action.Submit or Action.Execute): a step button, or the reaction
+    choice on a step card."""
+    moment = at(activity.get("timestamp"))
+    if _text(data.get(ACTION_KEY)) == REACT_VERB:
+        return list(_chosen_reactions(activity, data, event_id, where, user, moment))
+    pressed = _button(data, event_id, where, user, moment)
+    return [pressed] if pressed is not None else []
+
+
+def _chosen_reactions(
+    activity: Activity,
+    data: Mapping[str, Any],
+    event_id: str,
+    where: Where,
+    user: str,
+    moment: datetime,
+) -> Iterator[ReactionChanged]:
+    """The reaction choice sent from a step card (``replyToId``): each meaning chosen is
+    added, each one offered but not chosen taken back, as the Slack emoji would be. The
+    flow counts a reaction once, so sending the same choice again changes nothing."""
+    target = _id(activity.get("replyToId"))
+    offered = _keys(data.get(OFFERED_KEY))
+    chosen = set(_keys(data.get(CHOICE_KEY))) & set(offered)
+    if not target:
+        return
+    for index, key in enumerate(offered):
+        yield ReactionChanged(
+            event_id=f"{event_id}:{index}",
+            where=where,
+            user=user,
+            target=target,
+            emoji=key,
+            added=key in chosen,
+            at=moment,
+        )
+
+
+def _keys(value: Any) -> list[str]:
+    """Meaning keys from a comma-separated choice, each a short name (at most ``MAX_CHOICES``)."""
+    keys: list[str] = []
+    for key in _text(value).split(","):
+        key = key.strip()
+        if key and len(key) <= MAX_EMOJI_LENGTH and "\x00" not in key and key not in keys:
+            keys.append(key)
+    return keys[:MAX_CHOICES]
 
 
 def _button(
@@ -294,4 +362,63 @@ def _button(
         return None
     return ButtonPressed(
         event_id=event_id, where=where, user=user, session_id=session_id, action=verb, at=moment
+    )
+
+
+# --- the start form ------------------------------------------------------------------------
+
+
+def _card_data(activity: Activity) -> Mapping[str, Any]:
+    """What a card's button sent: its data with the card's inputs merged in."""
+    if activity.get("type") == "invoke":
+        return _obj(_obj(_obj(activity.get("value")).get("action")).get("data"))
+    return _obj(activity.get("value"))
+
+
+def is_start_form(activity: Activity) -> bool:
+    """Whether the activity is the start form's button."""
+    return activity.get("type") in ("invoke", "message") and (
+        _text(_card_data(activity).get(ACTION_KEY)) == START_VERB
+    )
+
+
+def start_form_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The form's inputs by field as ``bot.start_form`` reads them: strings, and lists for
+    the participants (Teams sends a multiple choice comma-separated) and the named record."""
+    values: dict[str, Any] = {}
+    for field in FormField:
+        typed = data.get(field.value)
+        text = typed if isinstance(typed, str) and "\x00" not in typed else ""
+        text = text[:MAX_FORM_TEXT]
+        if isinstance(typed, int | float) and not isinstance(typed, bool):
+            text = str(typed)  # an Input.Number may come as a number
+        if field in (FormField.PARTICIPANTS, FormField.NAMED_RECORD):
+            values[field] = [part.strip() for part in text.split(",") if part.strip()]
+        else:
+            values[field] = text.strip()
+    return values
+
+
+def parse_start_form(
+    activity: Activity, *, language: str | None = None
+) -> tuple[StartSubmitted | None, dict[str, FormError]]:
+    """The submitted start form as ``StartSubmitted``, or the errors to show the person
+    (the same rules as Slack's modal); ``(None, {})`` without where or who."""
+    where, user, activity_id = where_of(activity), user_of(activity), _id(activity.get("id"))
+    if where is None or not user or not activity_id:
+        return None, {}
+    values = start_form_values(_card_data(activity))
+    errors = start_form_errors(values)
+    if errors:
+        return None, errors
+    return (
+        StartSubmitted(
+            event_id=f"form:{activity_id}",
+            where=where,
+            user=user,
+            request=start_request(values, invoker=user),
+            at=at(activity.get("timestamp")),
+            language=language or language_of(activity),
+        ),
+        {},
     )

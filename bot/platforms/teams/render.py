@@ -20,9 +20,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.i18n import t
-from bot.messages import AnchorView, Link, StepPost
-from bot.platforms.teams.ids import ACTION_KEY, SESSION_KEY
+from bot.i18n import LANGUAGES, t
+from bot.messages import AnchorView, Link, StartForm, StepPost
+from bot.platforms.teams.ids import (
+    ACTION_KEY,
+    CHOICE_KEY,
+    MAX_CHOICES,
+    MAX_PEOPLE,
+    OFFERED_KEY,
+    REACT_VERB,
+    SESSION_KEY,
+    START_VERB,
+)
+from bot.start_form import MAX_DEADLINE_HOURS, NAMED_RECORD_OPTION, FormField
 
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_VERSION = "1.5"
@@ -37,6 +47,27 @@ _PERSON_ID = re.compile(r"\b29:(?=[A-Za-z0-9_\-]*[A-Za-z])[A-Za-z0-9_\-]{2,}")
 _MD_HEADING = re.compile(r"^#{1,6}\s+(.*)$", re.MULTILINE)
 _SAFE_URL = re.compile(r"^https?://[^\s<>()\[\]]+$")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]#~>|])")
+_SHORTCODE = re.compile(r":([a-z0-9_+\-]{1,40}):")
+EMOJI = {
+    # the methods' reaction and vote emoji (Slack's short names in the method files)
+    "fearful": "😨",
+    "thinking_face": "🤔",
+    "raised_hand": "✋",
+    "worried": "😟",
+    "bulb": "💡",
+    "upside_down_face": "🙃",
+    "bell": "🔔",
+    "mag": "🔍",
+    "gift": "🎁",
+    # Teams' own reactions, as they are counted
+    "like": "👍",
+    "heart": "❤️",
+    "laugh": "😆",
+    "surprised": "😮",
+    "sad": "😢",
+    "angry": "😠",
+}
+"""Short names in bot text (``:fearful:``) shown as the emoji; Teams shows no short names."""
 
 
 def _unknown(user: str) -> str | None:
@@ -76,6 +107,11 @@ def teams_date(moment: datetime) -> str:
 
 def progress_bar(number: int, count: int) -> str:
     return "■" * number + "□" * max(count - number, 0)
+
+
+def emoji(value: str) -> str:
+    """Known emoji short names as the emoji; others stay as typed."""
+    return _SHORTCODE.sub(lambda match: EMOJI.get(match.group(1), match.group(0)), value)
 
 
 def link(item: Link) -> str:
@@ -208,8 +244,12 @@ def render_step(post: StepPost) -> list[TeamsMessage]:
     blocks = [text_block(heading, size="Medium", weight="Bolder")]
     lines = [escape(post.instruction)]
     lines += [escape(line) for line in (post.speakers, post.listeners) if line]
-    if post.input_hint:
-        lines.append(escape(post.input_hint))
+    hint = post.input_hint
+    if post.reactions:
+        # The hint's first line names Slack's emoji; the choice below takes its place.
+        hint = "\n".join(hint.split("\n")[1:])
+    if hint:
+        lines.append(emoji(escape(hint)))
     if post.media:
         lines.append("\n".join(f"- {link(item)}" for item in post.media))
     texts = [piece for line in lines for piece in split_text(line)]
@@ -220,20 +260,49 @@ def render_step(post: StepPost) -> list[TeamsMessage]:
         button("next", t("slack.button.next", lang), post.session_id),
         button("pause", t("slack.button.pause", lang), post.session_id),
     ]
-    return _pack(blocks, texts, summary(heading), buttons)
+    tail: list[dict[str, Any]] = []
+    if post.reactions:
+        tail, send = reaction_choice(post)
+        buttons.insert(0, send)
+    return _pack(blocks, texts, summary(heading), buttons, tail)
+
+
+def reaction_choice(post: StepPost) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The Teams form of a step's reaction meanings: a multiple choice and its Send button.
+
+    Teams has no free emoji (and reports only its six reactions), so each meaning is a
+    choice; sending it states the person's whole choice, which replaces the one before.
+    """
+    lang = post.language
+    choices = post.reactions[:MAX_CHOICES]
+    choice_set = {
+        "type": "Input.ChoiceSet",
+        "id": CHOICE_KEY,
+        "isMultiSelect": True,
+        "style": "expanded",
+        "label": t("teams.reactions.choose", lang),
+        "choices": [{"title": c.label, "value": c.key} for c in choices],
+    }
+    send = button(REACT_VERB, t("teams.reactions.send", lang), post.session_id)
+    send["data"][OFFERED_KEY] = ",".join(c.key for c in choices)
+    return [choice_set], send
 
 
 def render_text(value: str, names: Names = _unknown) -> list[TeamsMessage]:
     """Bot text (notes, the record, notices, direct messages) in as many cards as it needs."""
-    markup = escape(markdown(with_names(value, names)))
+    markup = emoji(escape(markdown(with_names(value, names))))
     return _pack([], split_text(markup), summary(markup), [])
 
 
 def _pack(
-    head: list[dict[str, Any]], texts: list[str], short: str, actions: list[dict[str, Any]]
+    head: list[dict[str, Any]],
+    texts: list[str],
+    short: str,
+    actions: list[dict[str, Any]],
+    tail: list[dict[str, Any]] | None = None,
 ) -> list[TeamsMessage]:
     """Text blocks in cards of at most ``MAX_CARD_TEXT`` characters; the head goes on the
-    first card, the buttons on the last."""
+    first card, the tail (inputs) and the buttons on the last."""
     cards: list[list[dict[str, Any]]] = [list(head)]
     size = 0
     for piece in texts:
@@ -242,12 +311,80 @@ def _pack(
             size = 0
         cards[-1].append(text_block(piece))
         size += len(piece)
+    cards[-1].extend(tail or [])
     last = len(cards) - 1
     return [
         TeamsMessage(short, card(body, actions if index == last else None))
         for index, body in enumerate(cards)
         if body
     ]
+
+
+LANGUAGE_NAMES = {"nl": "Nederlands", "de": "Deutsch", "en": "English"}
+
+
+def render_start_form(form: StartForm, people: list[tuple[str, str]]) -> TeamsMessage:
+    """The start form as a card (Slack's modal): method, case owner, facilitator,
+    participants, mode, hours, language, named record. ``people`` are the channel's
+    members (id, name) to choose from; the one who asked facilitates unless changed."""
+    lang = form.language
+    who = [{"title": name[:100] or user, "value": user} for user, name in people[:MAX_PEOPLE]]
+    methods = [{"title": m.label, "value": m.key} for m in form.methods]
+    chosen = form.method_id or (form.methods[0].key if form.methods else "")
+
+    def choose(name: FormField, key: str, choices: list[dict[str, str]], **extra: Any) -> Any:
+        return {
+            "type": "Input.ChoiceSet",
+            "id": name.value,
+            "label": t(key, lang),
+            "choices": choices,
+            **extra,
+        }
+
+    modes = [{"title": t(f"slack.modal.mode.{m}", lang), "value": m} for m in ("sync", "async")]
+    languages = [{"title": LANGUAGE_NAMES[code], "value": code} for code in LANGUAGES]
+    body = [
+        text_block(escape_markdown(t("slack.modal.title", lang)), size="Large", weight="Bolder"),
+        choose(FormField.METHOD, "slack.modal.method", methods, value=chosen, isRequired=True),
+        choose(FormField.CASE_OWNER, "slack.modal.case_owner", who, style="filtered"),
+        choose(
+            FormField.FACILITATOR, "slack.modal.facilitator", who, style="filtered", value=form.user
+        ),
+        choose(
+            FormField.PARTICIPANTS,
+            "slack.modal.participants",
+            who,
+            style="filtered",
+            isMultiSelect=True,
+        ),
+        text_block(escape_markdown(t("slack.modal.participants_hint", lang)), isSubtle=True),
+        choose(FormField.MODE, "slack.modal.mode", modes, style="expanded", value="sync"),
+        {
+            "type": "Input.Number",
+            "id": FormField.DEADLINE_HOURS.value,
+            "label": t("slack.modal.deadline_hours", lang),
+            "min": 1,
+            "max": MAX_DEADLINE_HOURS,
+        },
+        choose(FormField.LANGUAGE, "slack.modal.language", languages, value=lang),
+        {
+            "type": "Input.Toggle",
+            "id": FormField.NAMED_RECORD.value,
+            "label": t("slack.modal.record", lang),
+            "title": t("slack.modal.named_record", lang),
+            "value": NAMED_RECORD_OPTION,
+            "valueOn": NAMED_RECORD_OPTION,
+            "valueOff": "",
+        },
+    ]
+    submit = {
+        "type": "Action.Execute",
+        "title": t("slack.modal.submit", lang)[:75],
+        "verb": START_VERB,
+        "data": {ACTION_KEY: START_VERB},
+    }
+    title = t("slack.modal.title", lang)
+    return TeamsMessage(summary(title), card(body, [submit]))
 
 
 def plain(message: TeamsMessage) -> str:

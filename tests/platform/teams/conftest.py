@@ -143,6 +143,17 @@ class Teams:
         value = {"intervision": verb, "session": session_id}
         return self.post(self.activity(user, None, root=root, value=value))
 
+    def personal(self, user: str, text: str, chat: str) -> Response:
+        """``text`` from ``user`` in their 1:1 chat ``chat`` with the bot (no mention needed)."""
+        activity = self.activity(user, text)
+        activity["conversation"] = {
+            "conversationType": "personal",
+            "tenantId": TENANT,
+            "id": chat,
+        }
+        activity["channelData"] = {"tenant": {"id": TENANT}}
+        return self.post(activity)
+
     def session(self) -> Any:
         with self.harness.services.store.transaction() as tx:
             found = tx.open_sessions_in("teams", TENANT, CHANNEL)

@@ -1,7 +1,8 @@
 """A fake Bot Connector: the service URL the test activities name.
 
 A stdlib HTTP server that records every call the bot makes and answers like the Bot
-Connector's REST API v3 (new activities get numeric ids, 1:1 chats ``a:dm-N``).
+Connector's REST API v3 (new activities get numeric ids, 1:1 chats ``a:dm-N``, a
+conversation's members are ``members``).
 ``fail_next.append((429, {"Retry-After": "7"}))`` makes the next call fail that way.
 Also serves a Bot Framework key set (``/keys``) and signs tokens with its key, so one
 test can run the SDK's real JWT validation offline.
@@ -50,6 +51,7 @@ class FakeConnector:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.fail_next: list[tuple[int, dict[str, str]]] = []
+        self.members: list[dict[str, Any]] = []  # what GET .../members answers
         self.lock = threading.Lock()
         self._ids = itertools.count(1_700_000_001_000)
         self._chats = itertools.count(1)
@@ -113,6 +115,8 @@ class FakeConnector:
             return 404, {"error": {"code": "NotFound"}}
         if len(parts) == 2 and method == "POST":
             return 201, {"id": f"a:dm-{next(self._chats)}"}
+        if len(parts) == 4 and parts[3] == "members" and method == "GET":
+            return 200, self.members
         if len(parts) == 4 and parts[3] == "activities" and method == "POST":
             return 201, {"id": str(next(self._ids))}
         if len(parts) == 5 and parts[3] == "activities" and method == "PUT":

@@ -63,3 +63,21 @@ def test_the_manifest_asks_for_channel_messages_with_web_application_info() -> N
 def test_a_bad_app_id_or_domain_is_refused(app_id: str, domain: str) -> None:
     with pytest.raises(PackageError):
         manifest(app_id, domain)
+
+
+def test_the_command_menus_offer_start_in_a_channel_and_approve_in_the_one_to_one_chat() -> None:
+    built = manifest(APP_ID, "bot.example.org")
+
+    menus = {
+        scope: [c["title"] for c in menu["commands"]]
+        for menu in built["bots"][0]["commandLists"]
+        for scope in menu["scopes"]
+    }
+    assert menus["team"][0] == "start"
+    assert {"next", "pause", "resume", "close"} <= set(menus["team"])
+    assert "approve" in menus["personal"]
+    for menu in built["bots"][0]["commandLists"]:
+        assert len(menu["commands"]) <= 10
+        for command in menu["commands"]:
+            assert len(command["title"]) <= 32
+            assert len(command["description"]) <= 128

@@ -127,3 +127,30 @@ def test_unknown_verbs_types_and_unreadable_fields_give_no_event() -> None:
     assert parse.parse_activity(_activity("someFutureType", text="x")) == []
     assert parse.parse_activity(_activity(text="x", id=12)) == []
     assert parse.parse_activity({"type": "message", "text": ["x"]}) == []
+
+
+def test_a_message_typed_as_the_bots_texts_write_commands_is_a_command() -> None:
+    for typed in ("/intervision approve s1", "@intervision approve s1"):
+        (event,) = parse.parse_activity(_activity(text=typed))
+
+        assert isinstance(event, Command)
+        assert event.text == "approve s1"
+
+
+def test_a_reaction_choice_sent_from_a_step_card_adds_the_chosen_and_removes_the_others() -> None:
+    value = {
+        "intervision": "react",
+        "session": "s1",
+        "offered": "fearful,thinking_face,worried",
+        "reactions": "worried,fearful,smuggled",
+    }
+    activity = _activity(value=value, replyToId="300")
+
+    events = parse.parse_activity(activity)
+
+    assert [(e.emoji, e.added, e.target) for e in events if isinstance(e, ReactionChanged)] == [
+        ("fearful", True, "300"),
+        ("thinking_face", False, "300"),
+        ("worried", True, "300"),
+    ]
+    assert len({e.event_id for e in events}) == 3

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.messages import AnchorView, StepPost
+from bot.messages import AnchorView, Choice, StepPost
 from bot.platforms.teams import render
 
 NAMES = {"29:anna": "Anna", "29:ben": "Ben"}
@@ -74,3 +74,37 @@ def test_a_step_has_ready_next_and_pause_buttons() -> None:
 
     verbs = [a["data"]["intervision"] for a in message.card["actions"]]
     assert verbs == ["ready", "next", "pause"]
+
+
+def test_emoji_short_names_in_bot_text_are_shown_as_emoji() -> None:
+    (message,) = render.render_text(
+        "- :fearful: (fear): 2\n- :like:: 1\n- :unknown_one: at 10:30:00"
+    )
+
+    assert render.plain(message) == "- 😨 (fear): 2\n- 👍: 1\n- :unknown_one: at 10:30:00"
+
+
+def test_a_reactions_step_offers_its_meanings_as_a_choice_instead_of_emoji_names() -> None:
+    post = StepPost(
+        "s1",
+        "en",
+        "discomfort",
+        3,
+        7,
+        "Discomfort",
+        "Which sources do you see?",
+        "everyone",
+        "",
+        "React to this message with an emoji: :fearful: fear.\nWrite privately.",
+        reactions=(Choice("fearful", "fear"),),
+    )
+
+    (message,) = render.render_step(post)
+
+    text = render.plain(message)
+    assert "React to this message" not in text
+    assert "Write privately." in text
+    (choice,) = [b for b in message.card["body"] if b["type"] == "Input.ChoiceSet"]
+    assert choice["choices"] == [{"title": "fear", "value": "fearful"}]
+    (send,) = [a for a in message.card["actions"] if a["data"]["intervision"] == "react"]
+    assert send["data"]["offered"] == "fearful"
