@@ -4,7 +4,8 @@ Every case text and contribution passes ``screen`` before it is stored. The guar
 (``bot.flows.privacy``) finds identifiers; what happens then is the group's choice:
 
 - ``redact`` (the default): the text is stored with each identifier replaced by its
-  placeholder (``[redacted:phone]``) and counts as usual;
+  placeholder (``[redacted:phone]``, a name by ``[naam]``/``[Name]``/``[name]`` in the
+  session's language) and counts as usual;
 - ``hold``: the text is stored redacted too, but held back: it is not counted and not in
   the record until its author edits it into a text without identifiers.
 
@@ -14,7 +15,7 @@ Either way the identifier itself is never stored, and only its author is told, b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -49,14 +50,21 @@ def screen(
     today: date | None,
     mode: PrivacyMode = PrivacyMode.REDACT,
     regions: Sequence[str] = DEFAULT_REGIONS,
+    members: Collection[str] = (),
+    placeholders: Mapping[IdentifierKind, str] | None = None,
 ) -> Screened:
     """``text`` with its identifiers redacted, the kinds found (each once, in order of
-    appearance), and whether the group's ``mode`` holds it back."""
-    findings = find_identifiers(text, regions=regions, today=today)
+    appearance), and whether the group's ``mode`` holds it back.
+
+    ``members`` are the names of the group's own people (handles, display names): they
+    are not clients and stay in the text. ``placeholders`` are the words that stand in for
+    a kind in the text's language (``[naam]``); the others keep ``[redacted:<kind>]``.
+    """
+    findings = find_identifiers(text, regions=regions, today=today, keep_names=members)
     if not findings:
         return Screened(text)
     kinds = tuple(dict.fromkeys(f.kind for f in findings))
-    return Screened(redact(text, findings), kinds, held=mode is PrivacyMode.HOLD)
+    return Screened(redact(text, findings, placeholders), kinds, held=mode is PrivacyMode.HOLD)
 
 
 def privacy_notice(author: str, screened: Screened, *, edited: bool = False) -> Notice | None:

@@ -3,8 +3,9 @@
 Pure: no I/O, no clock. ``find_identifiers`` returns where identifiers are, never what they
 say: a ``Finding`` holds a kind and a span, so it can be logged, counted and shown to the
 author without repeating the identifier. ``redact`` replaces each span with a placeholder
-that is the same in every language (``[redacted:phone]``); the caller localises the
-message to the author.
+that is the same in every language (``[redacted:phone]``), or the one the caller gives for
+that kind (``[naam]`` for a name in a Dutch text); the caller localises the message to the
+author.
 
 What is found, and how:
 
@@ -33,6 +34,13 @@ What is found, and how:
   word postcode or followed by a place name or a house number: it names a few houses. A
   German or Swiss postcode with a place but no street (``4132 Muttenz``) names a town, not
   a household, and is not flagged. A street is an address with or without its postcode.
+- ``name``: a person's name, found by context (a title, a relation word, an age in
+  brackets) and a given-name list; the group's own members (``keep_names``), authors of
+  methods, months and words that are also names are left alone. See ``bot.flows.names``.
+- ``institution``: a school, shelter, group home or practice named with its type or place
+  (``Schulhaus Donnerbaum``, ``basisschool De Regenboog in Zeist``).
+- ``date_of_birth`` in prose: a month with a year or a day with a month in the sentence of
+  a birth word (``1985 geboren, am 12. März``, ``born in March 2015``).
 
 Numbers next to a currency or unit (``€ 123456782``, ``123 456 782 euro``) are amounts, and
 numbers glued to letters or marked as a ticket (``#123456782``) are references: neither is
@@ -73,7 +81,7 @@ foster care 15 August 2023``) is flagged.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -84,8 +92,11 @@ from stdnum.ch import ssn as stdnum_ahv
 from stdnum.de import idnr as stdnum_idnr
 from stdnum.nl import bsn as stdnum_bsn
 
+from bot.flows import names as people
+
 __all__ = [
     "DEFAULT_REGIONS",
+    "PEOPLE_KINDS",
     "Finding",
     "IdentifierKind",
     "find_identifiers",
@@ -105,6 +116,14 @@ class IdentifierKind(StrEnum):
     EMAIL = "email"
     DATE_OF_BIRTH = "date_of_birth"
     POSTCODE_ADDRESS = "postcode_address"
+    NAME = "name"
+    INSTITUTION = "institution"
+
+
+# Kinds that point to a person by words rather than by a number (``bot.flows.names``).
+PEOPLE_KINDS: frozenset[IdentifierKind] = frozenset(
+    {IdentifierKind.NAME, IdentifierKind.INSTITUTION}
+)
 
 
 # Which kind names a merged span when two findings of the same length overlap: the most
@@ -121,6 +140,8 @@ _PRIORITY: dict[IdentifierKind, int] = {
             IdentifierKind.PHONE,
             IdentifierKind.POSTCODE_ADDRESS,
             IdentifierKind.DATE_OF_BIRTH,
+            IdentifierKind.INSTITUTION,
+            IdentifierKind.NAME,
         )
     )
 }
@@ -156,6 +177,7 @@ def find_identifiers(
     *,
     regions: Sequence[str] = DEFAULT_REGIONS,
     today: date | None = None,
+    keep_names: Collection[str] = (),
 ) -> list[Finding]:
     """Every identifier in ``text``, in order, with overlapping findings merged.
 
@@ -163,6 +185,8 @@ def find_identifiers(
     in international format are found whatever the regions). Citizen, tax and bank
     numbers, e-mail addresses, dates of birth and addresses are looked for always.
     ``today`` enables rule 3 of the date-of-birth rule (see the module docstring).
+    Names, institutions and birth dates in prose are found by ``bot.flows.names``;
+    ``keep_names`` (the group's own members: display names or handles) are left alone.
 
     Raises:
         ValueError: a region phonenumbers does not know.
@@ -180,20 +204,31 @@ def find_identifiers(
     found += _phones(text, regions, dates)
     found += _dates_of_birth(text, dates, today)
     found += _addresses(text)
+    found += _people(text, keep_names, dates)
     return _join_addresses(text, _merge(found))
 
 
-def redact(text: str, findings: Iterable[Finding]) -> str:
+def redact(
+    text: str,
+    findings: Iterable[Finding],
+    placeholders: Mapping[IdentifierKind, str] | None = None,
+) -> str:
     """``text`` with each finding's span replaced by its placeholder; the rest unchanged.
 
     Overlapping findings become one placeholder (the kind of the longest).
+    ``placeholders`` overrides ``placeholder(kind)`` per kind: a name is stored as
+    ``[naam]`` in a Dutch text, the caller reads the words from the catalogue.
     """
+    chosen = placeholders or {}
     parts: list[str] = []
     position = 0
     for finding in _merge(findings):
         if finding.end > len(text):
             raise ValueError("a finding lies beyond the end of the text")
-        parts += (text[position : finding.start], placeholder(finding.kind))
+        parts += (
+            text[position : finding.start],
+            chosen.get(finding.kind) or placeholder(finding.kind),
+        )
         position = finding.end
     parts.append(text[position:])
     return "".join(parts)
@@ -608,3 +643,20 @@ def _addresses(text: str) -> Iterator[Finding]:
     for pattern in _ADDRESS_PATTERNS:
         for match in pattern.finditer(text):
             yield Finding(IdentifierKind.POSTCODE_ADDRESS, match.start(), match.end())
+
+
+# --- people -----------------------------------------------------------------------------------
+
+
+def _people(text: str, keep_names: Collection[str], dates: Sequence[_Date]) -> Iterator[Finding]:
+    """Names, institutions and birth dates written in prose (``bot.flows.names``). A full
+    date is judged by the date-of-birth rule above, not as prose."""
+    keep = people.name_keys(keep_names)
+    for start, end in people.find_names(text, keep):
+        yield Finding(IdentifierKind.NAME, start, end)
+    for start, end in people.find_institutions(text):
+        yield Finding(IdentifierKind.INSTITUTION, start, end)
+    for start, end in people.find_prose_births(text):
+        if any(start < d.end and d.start < end for d in dates):
+            continue
+        yield Finding(IdentifierKind.DATE_OF_BIRTH, start, end)

@@ -21,7 +21,8 @@ from typing import Any
 from bot.events import Command, Where
 from bot.flows import limits
 from bot.flows import session as flow
-from bot.flows.guard import PrivacyMode, parse_mode, privacy_notice, screen
+from bot.flows.guard import PrivacyMode, Screened, parse_mode, privacy_notice, screen
+from bot.flows.privacy import PEOPLE_KINDS, IdentifierKind
 from bot.flows.session import Notice, Outcome, RuleViolation, Session
 from bot.handlers.context import Context
 from bot.i18n import t
@@ -111,7 +112,7 @@ def guarded_contribute(
     ``at`` is when it was written (default: now); its date is the guard's ``today``.
     """
     when = at or ctx.now
-    screened = screen(text, today=when.date(), mode=_mode_of(ctx, session))
+    screened = _screen(ctx, session, text, when, author)
     outcome = flow.contribute(
         session,
         author=author,
@@ -139,7 +140,7 @@ def guarded_edit(
     """``flow.edit`` with the new text screened; a held contribution edited clean is released."""
     when = at or ctx.now
     before = session.contribution(ref)
-    screened = screen(text, today=when.date(), mode=_mode_of(ctx, session))
+    screened = _screen(ctx, session, text, when, editor)
     outcome = flow.edit(
         session, editor=editor, ref=ref, text=screened.text, now=when, held=screened.held
     )
@@ -149,6 +150,29 @@ def guarded_edit(
     if notice is None or outcome.session is session:
         return outcome
     return replace(outcome, effects=(notice, *outcome.effects))
+
+
+def _screen(ctx: Context, session: Session, text: str, when: datetime, author: str) -> Screened:
+    """The guard with this session's setting, people and language: the members' names
+    stay, a client's name becomes ``[naam]``/``[Name]``/``[name]`` as the session reads."""
+    return screen(
+        text,
+        today=when.date(),
+        mode=_mode_of(ctx, session),
+        members=members_of(session, author),
+        placeholders=placeholders(session.language),
+    )
+
+
+def members_of(session: Session, author: str) -> tuple[str, ...]:
+    """The names of the session's own people, which the guard leaves alone: the ids the
+    session knows them by (the console's handles) and, where known, display names."""
+    return (session.case_owner, session.facilitator, *session.participants, author)
+
+
+def placeholders(language: str) -> dict[IdentifierKind, str]:
+    """The words that stand in for a name or an institution in ``language``."""
+    return {kind: t(f"privacy.placeholder.{kind.value}", language) for kind in PEOPLE_KINDS}
 
 
 def _mode_of(ctx: Context, session: Session) -> PrivacyMode:
