@@ -11,12 +11,14 @@ are applied in order, one at a time.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import logging
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, func, or_, select, update
+from sqlalchemy import Engine, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import sessionmaker
@@ -26,9 +28,14 @@ from storage.repositories import Tx
 from storage.writer_turns import urgent
 
 DEFAULT_LEASE = timedelta(seconds=15)
+BELL = "intervision_inbox"
+"""PostgreSQL's notification channel: rung by every event stored, heard by every worker."""
+_RING = text(f"NOTIFY {BELL}")
 CLAIM_WINDOW = 500
 """How many of the oldest waiting events a claim looks through for lane heads."""
 _ERROR_LENGTH = 1000
+
+logger = logging.getLogger(__name__)
 # built once: it runs for every event applied
 _FINISH = delete(InboxRow).where(InboxRow.id == bindparam("item_id"))
 
@@ -68,13 +75,17 @@ class Inbox:
             "dead": False,
         }
         with urgent(), self._sessions.begin() as db:
-            insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else None
-            statement = (insert or sqlite_insert)(InboxRow).values(**values)
+            postgres = db.get_bind().dialect.name == "postgresql"
+            insert = postgresql_insert if postgres else sqlite_insert
+            statement = insert(InboxRow).values(**values)
             statement = statement.on_conflict_do_nothing(index_elements=["platform", "event_id"])
             result = db.connection().execute(
                 statement, execution_options={"preserve_rowcount": True}
             )
-            return bool(result.rowcount == 1)
+            accepted = bool(result.rowcount == 1)
+            if accepted and postgres:
+                db.execute(_RING)  # delivered at commit, to workers in other processes
+            return accepted
 
     def claim(self, now: datetime, limit: int = 20) -> list[InboxItem]:
         """Lease the oldest waiting event of up to ``limit`` lanes, oldest first."""
@@ -161,3 +172,27 @@ class Inbox:
                 update(InboxRow).where(InboxRow.id == item_id).values(**values),
                 execution_options={"synchronize_session": False},
             )
+
+
+def listen_for_events(
+    engine: Engine, heard: Callable[[], object], stop: threading.Event, *, timeout: float = 1.0
+) -> None:
+    """Call ``heard`` whenever any process stores an event (PostgreSQL), until ``stop`` is
+    set: a worker in another process than the web process is woken at once instead of at
+    its next poll. Reconnects after a lost connection; returns at once on SQLite, where
+    one process both stores and applies."""
+    if engine.dialect.name != "postgresql":
+        return
+    import psycopg
+
+    conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    while not stop.is_set():
+        try:
+            with psycopg.connect(conninfo, autocommit=True) as connection:
+                connection.execute(f"LISTEN {BELL}")
+                while not stop.is_set():
+                    for _ in connection.notifies(timeout=timeout, stop_after=1):
+                        heard()
+        except psycopg.Error as error:
+            logger.warning("listening for stored events failed: %s", type(error).__name__)
+            stop.wait(timeout)

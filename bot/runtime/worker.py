@@ -22,7 +22,7 @@ from bot.handlers import dispatch
 from bot.handlers.context import Services
 from bot.i18n import LANGUAGES, t
 from bot.messages import PrivateNotice, to_payload
-from storage.inbox import Inbox, InboxItem
+from storage.inbox import Inbox, InboxItem, listen_for_events
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +102,14 @@ class InboxWorker:
 
     def start(self) -> None:
         self._stop.clear()
+        listener = threading.Thread(
+            target=listen_for_events,
+            args=(self._inbox.engine, self.wake, self._stop),
+            name="inbox-listener",
+            daemon=True,
+        )
+        listener.start()
+        self._running.append(listener)
         for number in range(self._threads):
             thread = threading.Thread(target=self._loop, name=f"inbox-{number}", daemon=True)
             thread.start()

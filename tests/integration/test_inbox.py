@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -196,3 +197,38 @@ def test_a_claim_looks_only_through_the_oldest_events_and_no_lane_jumps_the_queu
 
     assert [item.event_id for item in first] == ["a1"]
     assert [item.event_id for item in second] == ["a2", "b1"]
+
+
+def test_a_worker_in_another_process_hears_at_once_that_an_event_was_stored(
+    postgres_url: str, t0: datetime
+) -> None:
+    from storage.db import upgrade
+    from storage.inbox import listen_for_events
+
+    web, worker = make_engine(postgres_url), make_engine(postgres_url)
+    upgrade(web)
+    heard, stop = threading.Event(), threading.Event()
+    listener = threading.Thread(
+        target=listen_for_events, args=(worker, heard.set, stop), kwargs={"timeout": 0.1}
+    )
+    listener.start()
+    try:
+        for _ in range(50):  # once the listener is in place, the next event is heard
+            Inbox(web).accept("slack", f"Ev{time.monotonic_ns()}", LANE_1, {"n": 1}, t0)
+            if heard.wait(0.2):
+                break
+    finally:
+        stop.set()
+        listener.join(timeout=5)
+        web.dispose()
+        worker.dispose()
+
+    assert heard.is_set()
+
+
+def test_on_sqlite_there_is_nothing_to_listen_for(migrated: Engine) -> None:
+    from storage.inbox import listen_for_events
+
+    if migrated.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL listens")
+    listen_for_events(migrated, lambda: None, threading.Event())  # returns at once
