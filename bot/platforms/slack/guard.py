@@ -28,6 +28,8 @@ from urllib.parse import parse_qsl
 
 from slack_sdk.signature import SignatureVerifier
 
+from bot.platforms.payload import MAX_ID_LENGTH
+
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
@@ -35,8 +37,6 @@ MAX_BODY_BYTES = 1_000_000
 """Far above any payload Slack sends (a full modal's state is a few tens of kilobytes)."""
 MAX_DEPTH = 64
 """Block Kit payloads nest about a dozen levels; thousands only come from an attacker."""
-MAX_ID_LENGTH = 255
-"""The width of the id columns (users, channels, workspaces, threads, event ids)."""
 
 EVENTS_PATH = "/slack/events"
 

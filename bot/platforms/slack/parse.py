@@ -36,6 +36,7 @@ from bot.events import (
     StartSubmitted,
     Where,
 )
+from bot.platforms.payload import id_of, obj, text_of
 from bot.platforms.slack.ids import SCHEDULE_FIELD, Action, Field
 from bot.start_form import start_request
 
@@ -48,7 +49,6 @@ _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 # Message subtypes that are still a person writing in a thread.
 _REPLY_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
 _TS = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,9})?")
-MAX_ID_LENGTH = 255  # the width of the id columns
 MAX_EMOJI_LENGTH = 100  # and of the emoji column
 
 _EPOCH = datetime.fromtimestamp(0, UTC)
@@ -56,23 +56,6 @@ _EPOCH = datetime.fromtimestamp(0, UTC)
 
 class ParseError(ValueError):
     """A payload the bot cannot read as the event it must be (a command, a submitted modal)."""
-
-
-def _obj(value: Any) -> Mapping[str, Any]:
-    """``value`` if it is an object, else an empty one."""
-    return value if isinstance(value, Mapping) else {}
-
-
-def _text(value: Any) -> str:
-    """``value`` if it is a string, else ``""``."""
-    return value if isinstance(value, str) else ""
-
-
-def _id(value: Any) -> str:
-    """``value`` if it is a string the id columns can keep, else ``""``."""
-    if isinstance(value, str) and "\x00" not in value and len(value) <= MAX_ID_LENGTH:
-        return value
-    return ""
 
 
 def _ts(value: Any) -> str:
@@ -100,15 +83,15 @@ def at(ts: Any) -> datetime:
 def workspace_of(body: Payload) -> str:
     """The team the payload came from (events: ``team_id``; interactions: ``team.id``)."""
     return (
-        _id(_obj(body.get("team")).get("id"))
-        or _id(body.get("team_id"))
-        or _id(_obj(body.get("view")).get("team_id"))
+        id_of(obj(body.get("team")).get("id"))
+        or id_of(body.get("team_id"))
+        or id_of(obj(body.get("view")).get("team_id"))
     )
 
 
 def user_of(body: Payload) -> str:
     """The person who acted in an interaction (``user.id``), or ``""``."""
-    return _id(_obj(body.get("user")).get("id"))
+    return id_of(obj(body.get("user")).get("id"))
 
 
 # --- slash command -------------------------------------------------------------------------
@@ -127,14 +110,14 @@ def parse_command(body: Payload, *, now: datetime, language: str | None = None) 
     Raises:
         ParseError: without a trigger id, a user or a channel.
     """
-    trigger, user, channel = (_id(body.get(k)) for k in ("trigger_id", "user_id", "channel_id"))
+    trigger, user, channel = (id_of(body.get(k)) for k in ("trigger_id", "user_id", "channel_id"))
     if not (trigger and user and channel):
         raise ParseError("a command without its ids")
     return Command(
         event_id=f"command:{trigger}",
         where=Where(PLATFORM, workspace_of(body), channel),
         user=user,
-        text=normalise_mentions(_text(body.get("text"))).strip(),
+        text=normalise_mentions(text_of(body.get("text"))).strip(),
         at=now,
         language=language,
     )
@@ -153,10 +136,10 @@ def parse_schedule_submission(
     Raises:
         ParseError: without a view, a user or the channel it was opened in.
     """
-    view = _obj(body.get("view"))
+    view = obj(body.get("view"))
     channel, _ = _opened_in(view)
-    state = _obj(_obj(view.get("state")).get("values"))
-    typed = _text(_obj(_obj(state.get(SCHEDULE_FIELD)).get(SCHEDULE_FIELD)).get("value"))
+    state = obj(obj(view.get("state")).get("values"))
+    typed = text_of(obj(obj(state.get(SCHEDULE_FIELD)).get(SCHEDULE_FIELD)).get("value"))
     return Command(
         event_id=_view_event_id(body, view),
         where=Where(PLATFORM, workspace_of(body), channel),
@@ -170,20 +153,20 @@ def parse_schedule_submission(
 def _opened_in(view: Payload) -> tuple[str, str | None]:
     """The channel and thread a modal was opened in (its ``private_metadata``)."""
     try:
-        meta = json.loads(_text(view.get("private_metadata")) or "{}")
+        meta = json.loads(text_of(view.get("private_metadata")) or "{}")
     except (ValueError, RecursionError):
         raise ParseError("unreadable modal metadata") from None
-    channel, thread = _id(_obj(meta).get("channel")), _id(_obj(meta).get("thread"))
+    channel, thread = id_of(obj(meta).get("channel")), id_of(obj(meta).get("thread"))
     if not channel:
         raise ParseError("a modal without its channel")
     return channel, thread or None
 
 
 def _view_event_id(body: Payload, view: Payload) -> str:
-    trigger = _id(body.get("trigger_id")) or _id(view.get("id"))
+    trigger = id_of(body.get("trigger_id")) or id_of(view.get("id"))
     if not trigger:
         raise ParseError("a submitted modal without its ids")
-    return f"view:{trigger}:{_id(view.get('hash'))}"
+    return f"view:{trigger}:{id_of(view.get('hash'))}"
 
 
 def _submitter(body: Payload) -> str:
@@ -225,7 +208,7 @@ def parse_event(body: Payload, bot_user_id: str | None = None) -> InboundEvent |
     if not isinstance(kind, str) or not isinstance(subtype, str | None):
         return None
     parser = _EVENT_PARSERS.get((kind, subtype))
-    envelope_id = _id(body.get("event_id"))
+    envelope_id = id_of(body.get("event_id"))
     if parser is None or not envelope_id:
         return None
     return parser(envelope_id, workspace_of(body), event, bot_user_id)
@@ -250,15 +233,15 @@ def _message(event_id: str, workspace: str, event: Payload, bot: str | None) -> 
     if event.get("subtype") not in _REPLY_SUBTYPES or event.get("hidden"):
         return None
     thread = _in_thread(event)
-    channel = _id(event.get("channel"))
-    if thread is None or not channel or not _id(event.get("user")) or _is_from_bot(event, bot):
+    channel = id_of(event.get("channel"))
+    if thread is None or not channel or not id_of(event.get("user")) or _is_from_bot(event, bot):
         return None
     return Reply(
         event_id=event_id,
         where=Where(PLATFORM, workspace, channel, thread),
-        user=_id(event["user"]),
+        user=id_of(event["user"]),
         ref=_ts(event["ts"]),
-        text=_text(event.get("text")),
+        text=text_of(event.get("text")),
         at=at(event["ts"]),
     )
 
@@ -270,19 +253,24 @@ def _message_changed(
     if not isinstance(message, Mapping):
         return None
     thread = _in_thread(message)
-    channel = _id(event.get("channel"))
-    if thread is None or not channel or not _id(message.get("user")) or _is_from_bot(message, bot):
+    channel = id_of(event.get("channel"))
+    if (
+        thread is None
+        or not channel
+        or not id_of(message.get("user"))
+        or _is_from_bot(message, bot)
+    ):
         return None
     previous = event.get("previous_message")
     if isinstance(previous, Mapping) and previous.get("text") == message.get("text"):
         return None  # an unfurl or a reply count changed, not the words
-    edited_ts = _ts(_obj(message.get("edited")).get("ts"))
+    edited_ts = _ts(obj(message.get("edited")).get("ts"))
     return ReplyEdited(
         event_id=event_id,
         where=Where(PLATFORM, workspace, channel, thread),
-        user=_id(message["user"]),
+        user=id_of(message["user"]),
         ref=_ts(message["ts"]),
-        text=_text(message.get("text")),
+        text=text_of(message.get("text")),
         at=at(edited_ts or _ts(event.get("event_ts")) or _ts(event.get("ts"))),
     )
 
@@ -294,18 +282,18 @@ def _message_deleted(
     if not isinstance(previous, Mapping):
         return None
     thread = _in_thread(previous)
-    channel = _id(event.get("channel"))
+    channel = id_of(event.get("channel"))
     if (
         thread is None
         or not channel
-        or not _id(previous.get("user"))
+        or not id_of(previous.get("user"))
         or _is_from_bot(previous, bot)
     ):
         return None
     return ReplyDeleted(
         event_id=event_id,
         where=Where(PLATFORM, workspace, channel, thread),
-        user=_id(previous["user"]),
+        user=id_of(previous["user"]),
         ref=_ts(event.get("deleted_ts")) or _ts(previous["ts"]),
         at=at(_ts(event.get("event_ts")) or _ts(event.get("ts"))),
     )
@@ -314,9 +302,13 @@ def _message_deleted(
 def _reaction(
     event_id: str, workspace: str, event: Payload, bot: str | None
 ) -> ReactionChanged | None:
-    item = _obj(event.get("item"))
-    user, channel, target = _id(event.get("user")), _id(item.get("channel")), _ts(item.get("ts"))
-    emoji = _text(event.get("reaction")).split("::")[0]  # drop a skin tone
+    item = obj(event.get("item"))
+    user, channel, target = (
+        id_of(event.get("user")),
+        id_of(item.get("channel")),
+        _ts(item.get("ts")),
+    )
+    emoji = text_of(event.get("reaction")).split("::")[0]  # drop a skin tone
     if item.get("type") != "message" or not (user and channel and target and emoji):
         return None
     if len(emoji) > MAX_EMOJI_LENGTH or "\x00" in emoji or (bot and user == bot):
@@ -353,17 +345,17 @@ def parse_action(body: Payload) -> ButtonPressed | None:
     actions = body.get("actions")
     if not isinstance(actions, list) or not actions:
         return None
-    action = _obj(actions[0])
-    verb = _VERBS.get(_text(action.get("action_id")))
-    container, message = _obj(body.get("container")), _obj(body.get("message"))
-    channel = _id(_obj(body.get("channel")).get("id")) or _id(container.get("channel_id"))
+    action = obj(actions[0])
+    verb = _VERBS.get(text_of(action.get("action_id")))
+    container, message = obj(body.get("container")), obj(body.get("message"))
+    channel = id_of(obj(body.get("channel")).get("id")) or id_of(container.get("channel_id"))
     thread = (
         _ts(container.get("thread_ts"))
         or _ts(message.get("thread_ts"))
         or _ts(container.get("message_ts"))
     )
-    event_id = _id(body.get("trigger_id")) or _ts(action.get("action_ts"))
-    user, session_id = user_of(body), _id(action.get("value"))
+    event_id = id_of(body.get("trigger_id")) or _ts(action.get("action_ts"))
+    user, session_id = user_of(body), id_of(action.get("value"))
     if verb is None or not (channel and event_id and user and session_id):
         return None
     return ButtonPressed(
@@ -378,11 +370,11 @@ def parse_action(body: Payload) -> ButtonPressed | None:
 
 def parse_shortcut(body: Payload) -> MessageAdopted | None:
     """The "add to the current step" message shortcut on a channel message."""
-    message = _obj(body.get("message"))
-    trigger, user = _id(body.get("trigger_id")), user_of(body)
+    message = obj(body.get("message"))
+    trigger, user = id_of(body.get("trigger_id")), user_of(body)
     channel, author, ref = (
-        _id(_obj(body.get("channel")).get("id")),
-        _id(message.get("user")),
+        id_of(obj(body.get("channel")).get("id")),
+        id_of(message.get("user")),
         _ts(message.get("ts")),
     )
     if _is_from_bot(message, None) or not (trigger and user and channel and author and ref):
@@ -393,7 +385,7 @@ def parse_shortcut(body: Payload) -> MessageAdopted | None:
         user=user,
         author=author,
         ref=ref,
-        text=_text(message.get("text")),
+        text=text_of(message.get("text")),
         at=at(_ts(body.get("action_ts")) or ref),
     )
 
@@ -411,7 +403,7 @@ def parse_start_submission(
     Raises:
         ParseError: without a view, a user or the channel it was opened in.
     """
-    view = _obj(body.get("view"))
+    view = obj(body.get("view"))
     channel, thread = _opened_in(view)
     user = _submitter(body)
     return StartSubmitted(
@@ -427,23 +419,23 @@ def parse_start_submission(
 def start_form_values(view: Payload) -> dict[str, Any]:
     """The modal's inputs by field, each as its plain value: a string (``""`` when not
     filled in or not readable) or, for the multiple choices, a list of strings."""
-    state = _obj(_obj(view.get("state")).get("values"))
+    state = obj(obj(view.get("state")).get("values"))
     out: dict[str, Any] = {}
     for field in Field:
-        element = _obj(_obj(state.get(field.value)).get(field.value))
+        element = obj(obj(state.get(field.value)).get(field.value))
         kind = element.get("type")
         if kind == "users_select":
-            out[field] = _id(element.get("selected_user"))
+            out[field] = id_of(element.get("selected_user"))
         elif kind == "multi_users_select":
-            out[field] = _strings(element.get("selected_users"), _id)
+            out[field] = _strings(element.get("selected_users"), id_of)
         elif kind in ("static_select", "radio_buttons"):
-            out[field] = _text(_obj(element.get("selected_option")).get("value"))
+            out[field] = text_of(obj(element.get("selected_option")).get("value"))
         elif kind == "checkboxes":
             options = element.get("selected_options")
-            values = [_obj(o).get("value") for o in options] if isinstance(options, list) else []
-            out[field] = _strings(values, _text)
+            values = [obj(o).get("value") for o in options] if isinstance(options, list) else []
+            out[field] = _strings(values, text_of)
         else:
-            out[field] = _text(element.get("value"))
+            out[field] = text_of(element.get("value"))
     return out
 
 

@@ -35,6 +35,7 @@ from bot.events import (
     Where,
 )
 from bot.i18n import LANGUAGES
+from bot.platforms.payload import id_of, obj, text_of
 from bot.platforms.teams.ids import (
     ACTION_KEY,
     CARD_ACTION_INVOKE,
@@ -51,7 +52,6 @@ from bot.start_form import FormError, FormField, start_form_errors, start_reques
 
 Activity = Mapping[str, Any]
 
-MAX_ID_LENGTH = 255  # the width of the id columns
 MAX_EMOJI_LENGTH = 100
 MAX_FORM_TEXT = 20_000  # an input of the start form (the participants: many ids)
 HANDLED_TYPES = frozenset(
@@ -78,25 +78,10 @@ class Person:
     name: str
 
 
-def _obj(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _id(value: Any) -> str:
-    """``value`` if it is a string the id columns can keep, else ``""``."""
-    if isinstance(value, str) and "\x00" not in value and len(value) <= MAX_ID_LENGTH:
-        return value
-    return ""
-
-
 def at(value: Any) -> datetime:
     """An activity ``timestamp`` (ISO 8601, ``Z`` or an offset) as aware UTC; else the epoch."""
     try:
-        moment = datetime.fromisoformat(_text(value).replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text_of(value).replace("Z", "+00:00"))
     except ValueError:
         return _EPOCH
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -104,56 +89,56 @@ def at(value: Any) -> datetime:
 
 def language_of(activity: Activity) -> str | None:
     """The language of the activity's locale (``de-CH`` -> ``de``) when we speak it."""
-    short = _text(activity.get("locale")).replace("_", "-").split("-")[0].lower()
+    short = text_of(activity.get("locale")).replace("_", "-").split("-")[0].lower()
     return short if short in LANGUAGES else None
 
 
 def service_url_of(activity: Activity) -> str:
-    return _text(activity.get("serviceUrl"))
+    return text_of(activity.get("serviceUrl"))
 
 
 def bot_id_of(activity: Activity) -> str:
-    return _id(_obj(activity.get("recipient")).get("id"))
+    return id_of(obj(activity.get("recipient")).get("id"))
 
 
 def where_of(activity: Activity) -> Where | None:
     """Tenant, channel and thread root of the activity, or None without them."""
-    conversation = _obj(activity.get("conversation"))
-    data = _obj(activity.get("channelData"))
-    tenant = _id(conversation.get("tenantId")) or _id(_obj(data.get("tenant")).get("id"))
-    conversation_id, _, root = _text(conversation.get("id")).partition(";messageid=")
-    channel = _id(_obj(data.get("channel")).get("id")) or _id(conversation_id)
+    conversation = obj(activity.get("conversation"))
+    data = obj(activity.get("channelData"))
+    tenant = id_of(conversation.get("tenantId")) or id_of(obj(data.get("tenant")).get("id"))
+    conversation_id, _, root = text_of(conversation.get("id")).partition(";messageid=")
+    channel = id_of(obj(data.get("channel")).get("id")) or id_of(conversation_id)
     if not (tenant and channel):
         return None
-    thread = _id(root) or None
-    if thread is not None and thread == _id(activity.get("id")):
+    thread = id_of(root) or None
+    if thread is not None and thread == id_of(activity.get("id")):
         thread = None  # a new post: its own root, not a reply in a thread
     return Where(PLATFORM, tenant, channel, thread)
 
 
 def user_of(activity: Activity) -> str:
-    return _id(_obj(activity.get("from")).get("id"))
+    return id_of(obj(activity.get("from")).get("id"))
 
 
 def people_of(activity: Activity) -> list[Person]:
     """The sender and everyone mentioned (not the bot), for the directory of names."""
     bot = bot_id_of(activity)
     found: list[Person] = []
-    sender = _obj(activity.get("from"))
-    candidates = [sender, *(_obj(_obj(e).get("mentioned")) for e in _mentions(activity))]
+    sender = obj(activity.get("from"))
+    candidates = [sender, *(obj(obj(e).get("mentioned")) for e in _mentions(activity))]
     for account in candidates:
-        user = _id(account.get("id"))
+        user = id_of(account.get("id"))
         if user and user != bot and all(p.user != user for p in found):
-            aad = _id(account.get("aadObjectId"))
-            found.append(Person(user, aad, _text(account.get("name"))[:200]))
+            aad = id_of(account.get("aadObjectId"))
+            found.append(Person(user, aad, text_of(account.get("name"))[:200]))
     return found
 
 
 def _mentions(activity: Activity) -> Iterator[Mapping[str, Any]]:
     entities = activity.get("entities")
     for entity in entities if isinstance(entities, list) else []:
-        if _obj(entity).get("type") == "mention":
-            yield _obj(entity)
+        if obj(entity).get("type") == "mention":
+            yield obj(entity)
 
 
 class _Plain(HTMLParser):
@@ -174,11 +159,11 @@ class _Plain(HTMLParser):
 def plain_text(activity: Activity) -> tuple[str, bool]:
     """The activity's words with mentions as people's ids and the bot's mention removed,
     and whether the text began by addressing the bot."""
-    text = _text(activity.get("text"))
+    text = text_of(activity.get("text"))
     bot = bot_id_of(activity)
     for entity in _mentions(activity):
-        shown = _text(entity.get("text"))
-        mentioned = _id(_obj(entity.get("mentioned")).get("id"))
+        shown = text_of(entity.get("text"))
+        mentioned = id_of(obj(entity.get("mentioned")).get("id"))
         if shown and mentioned:
             text = text.replace(shown, _BOT if mentioned == bot else mentioned, 1)
     if "<" in text or "&" in text:
@@ -202,23 +187,23 @@ def parse_activity(activity: Activity) -> list[InboundEvent]:
     """The neutral events of one activity (usually one; a reaction activity may carry
     several reactions; none when it is not the bot's business)."""
     kind = activity.get("type")
-    activity_id = _id(activity.get("id"))
+    activity_id = id_of(activity.get("id"))
     where = where_of(activity)
     user = user_of(activity)
     if kind not in HANDLED_TYPES or not (activity_id and where and user):
         return []
-    if user == bot_id_of(activity) or _obj(activity.get("from")).get("role") == "bot":
+    if user == bot_id_of(activity) or obj(activity.get("from")).get("role") == "bot":
         return []
     if kind == "message":
         value = activity.get("value")
-        if isinstance(value, Mapping) and not _text(activity.get("text")):
+        if isinstance(value, Mapping) and not text_of(activity.get("text")):
             return _card_action(activity, value, f"submit:{activity_id}", where, user)
         event = _message(activity, activity_id, where, user)
         return [event] if event is not None else []
     if kind == "invoke":
         if activity.get("name") != CARD_ACTION_INVOKE:
             return []
-        data = _obj(_obj(_obj(activity.get("value")).get("action")).get("data"))
+        data = obj(obj(obj(activity.get("value")).get("action")).get("data"))
         return _card_action(activity, data, f"invoke:{activity_id}", where, user)
     if kind == "messageUpdate":
         edited = _edited(activity, activity_id, where, user)
@@ -231,7 +216,7 @@ def parse_activity(activity: Activity) -> list[InboundEvent]:
 def _message(activity: Activity, activity_id: str, where: Where, user: str) -> InboundEvent | None:
     text, addressed = plain_text(activity)
     moment = at(activity.get("timestamp"))
-    personal = _obj(activity.get("conversation")).get("conversationType") == "personal"
+    personal = obj(activity.get("conversation")).get("conversationType") == "personal"
     if addressed or personal:  # in a 1:1 chat everything is said to the bot
         return Command(
             event_id=f"message:{activity_id}",
@@ -254,13 +239,13 @@ def _message(activity: Activity, activity_id: str, where: Where, user: str) -> I
 
 
 def _edited(activity: Activity, activity_id: str, where: Where, user: str) -> ReplyEdited | None:
-    if where.thread is None or _obj(activity.get("channelData")).get("eventType") not in (
+    if where.thread is None or obj(activity.get("channelData")).get("eventType") not in (
         None,
         "editMessage",
     ):
         return None
     text, _ = plain_text(activity)
-    stamp = _text(activity.get("timestamp"))[:40]
+    stamp = text_of(activity.get("timestamp"))[:40]
     return ReplyEdited(
         event_id=f"update:{activity_id}:{stamp}",
         where=where,
@@ -284,13 +269,13 @@ def _deleted(activity: Activity, activity_id: str, where: Where, user: str) -> R
 def _reactions(
     activity: Activity, activity_id: str, where: Where, user: str
 ) -> Iterator[ReactionChanged]:
-    target = _id(activity.get("replyToId"))
+    target = id_of(activity.get("replyToId"))
     if not target:
         return
     for added, key in ((True, "reactionsAdded"), (False, "reactionsRemoved")):
         reactions = activity.get(key)
         for index, reaction in enumerate(reactions if isinstance(reactions, list) else []):
-            emoji = _text(_obj(reaction).get("type"))
+            emoji = text_of(obj(reaction).get("type"))
             if not emoji or len(emoji) > MAX_EMOJI_LENGTH or "\x00" in emoji:
                 continue
             yield ReactionChanged(
@@ -310,7 +295,7 @@ def _card_action(
     """A card's button (Action.Submit or Action.Execute): a step button, or the reaction
     choice on a step card."""
     moment = at(activity.get("timestamp"))
-    if _text(data.get(ACTION_KEY)) == REACT_VERB:
+    if text_of(data.get(ACTION_KEY)) == REACT_VERB:
         return list(_chosen_reactions(activity, data, event_id, where, user, moment))
     pressed = _button(data, event_id, where, user, moment)
     return [pressed] if pressed is not None else []
@@ -327,7 +312,7 @@ def _chosen_reactions(
     """The reaction choice sent from a step card (``replyToId``): each meaning chosen is
     added, each one offered but not chosen taken back, as the Slack emoji would be. The
     flow counts a reaction once, so sending the same choice again changes nothing."""
-    target = _id(activity.get("replyToId"))
+    target = id_of(activity.get("replyToId"))
     offered = _keys(data.get(OFFERED_KEY))
     chosen = set(_keys(data.get(CHOICE_KEY))) & set(offered)
     if not target:
@@ -347,7 +332,7 @@ def _chosen_reactions(
 def _keys(value: Any) -> list[str]:
     """Meaning keys from a comma-separated choice, each a short name (at most ``MAX_CHOICES``)."""
     keys: list[str] = []
-    for key in _text(value).split(","):
+    for key in text_of(value).split(","):
         key = key.strip()
         if key and len(key) <= MAX_EMOJI_LENGTH and "\x00" not in key and key not in keys:
             keys.append(key)
@@ -357,7 +342,7 @@ def _keys(value: Any) -> list[str]:
 def _button(
     data: Mapping[str, Any], event_id: str, where: Where, user: str, moment: datetime
 ) -> ButtonPressed | None:
-    verb, session_id = _text(data.get(ACTION_KEY)), _id(data.get(SESSION_KEY))
+    verb, session_id = text_of(data.get(ACTION_KEY)), id_of(data.get(SESSION_KEY))
     if verb not in VERBS or not session_id:
         return None
     return ButtonPressed(
@@ -371,14 +356,14 @@ def _button(
 def _card_data(activity: Activity) -> Mapping[str, Any]:
     """What a card's button sent: its data with the card's inputs merged in."""
     if activity.get("type") == "invoke":
-        return _obj(_obj(_obj(activity.get("value")).get("action")).get("data"))
-    return _obj(activity.get("value"))
+        return obj(obj(obj(activity.get("value")).get("action")).get("data"))
+    return obj(activity.get("value"))
 
 
 def is_start_form(activity: Activity) -> bool:
     """Whether the activity is the start form's button."""
     return activity.get("type") in ("invoke", "message") and (
-        _text(_card_data(activity).get(ACTION_KEY)) == START_VERB
+        text_of(_card_data(activity).get(ACTION_KEY)) == START_VERB
     )
 
 
@@ -404,7 +389,7 @@ def parse_start_form(
 ) -> tuple[StartSubmitted | None, dict[str, FormError]]:
     """The submitted start form as ``StartSubmitted``, or the errors to show the person
     (the same rules as Slack's modal); ``(None, {})`` without where or who."""
-    where, user, activity_id = where_of(activity), user_of(activity), _id(activity.get("id"))
+    where, user, activity_id = where_of(activity), user_of(activity), id_of(activity.get("id"))
     if where is None or not user or not activity_id:
         return None, {}
     values = start_form_values(_card_data(activity))
