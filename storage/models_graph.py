@@ -1,4 +1,4 @@
-"""Storage: the tables of the Outlook calendar part (issue 9) as SQLAlchemy models.
+"""Storage: the Outlook calendar's tables (CoP series, members' addresses), as models.
 
 Registered on the shared ``storage.models.metadata`` (``storage.models`` imports this module
 at its end); migration ``0008_graph_calendar`` creates them.

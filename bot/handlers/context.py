@@ -37,7 +37,7 @@ class Services:
     protocol_reminders: Mapping[str, str] = field(default_factory=dict, hash=False)
     files_dir: Path = Path("intervision-files")  # .ics files and digest charts are written here
     # Outlook calendars are configured: CoP schedule changes are queued for the ``graph``
-    # platform (issue 9)
+    # messenger, like messages
     graph_calendar: bool = False
 
 
