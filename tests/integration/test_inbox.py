@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
@@ -226,9 +227,9 @@ def test_a_worker_in_another_process_hears_at_once_that_an_event_was_stored(
     assert heard.is_set()
 
 
-def test_on_sqlite_there_is_nothing_to_listen_for(migrated: Engine) -> None:
+def test_on_sqlite_there_is_nothing_to_listen_for(tmp_path: Path) -> None:
     from storage.inbox import listen_for_events
 
-    if migrated.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL listens")
-    listen_for_events(migrated, lambda: None, threading.Event())  # returns at once
+    engine = make_engine(f"sqlite:///{tmp_path / 'one-process.db'}")
+    listen_for_events(engine, lambda: None, threading.Event())  # returns at once
+    engine.dispose()
