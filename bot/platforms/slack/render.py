@@ -29,6 +29,7 @@ from slack_sdk.models.blocks import (
 
 from bot.i18n import t
 from bot.messages import AnchorView, DirectMessage, Link, PrivateNotice, StepPost, ThreadNote
+from bot.platforms.markup import fill_escaped
 from bot.platforms.slack.ids import Action
 
 MAX_BLOCKS = 50
@@ -100,11 +101,7 @@ def link(item: Link) -> str:
 
 def fill(key: str, language: str, **markup: str) -> str:
     """A catalogue text, escaped, with ``markup`` (already safe Slack markup) put in its place."""
-    tokens = {name: f"\x00{index}\x00" for index, name in enumerate(markup)}
-    escaped = escape(text(key, language, **tokens))
-    for name, token in tokens.items():
-        escaped = escaped.replace(token, markup[name])
-    return escaped
+    return fill_escaped(lambda **tokens: text(key, language, **tokens), escape, markup)
 
 
 def with_names(value: str, names: Names) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 
 from bot.i18n import LANGUAGES, t
 from bot.messages import AnchorView, Link, StartForm, StepPost
+from bot.platforms.markup import fill_escaped
 from bot.platforms.teams.ids import (
     ACTION_KEY,
     CHOICE_KEY,
@@ -123,11 +124,7 @@ def link(item: Link) -> str:
 
 def fill(key: str, language: str, **markup: str) -> str:
     """A catalogue text, escaped, with ``markup`` (already safe) put in its place."""
-    tokens = {name: f"\x00{index}\x00" for index, name in enumerate(markup)}
-    escaped = escape_markdown(t(key, language, **tokens))
-    for name, token in tokens.items():
-        escaped = escaped.replace(token, markup[name])
-    return escaped
+    return fill_escaped(lambda **tokens: t(key, language, **tokens), escape_markdown, markup)
 
 
 def markdown(value: str) -> str:
